@@ -1,0 +1,56 @@
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Member(models.Model):
+    """A customer of the program: identity, card, contact, locale, consent and status."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("active")
+        SUSPENDED = "suspended", _("suspended")
+        CLOSED = "closed", _("closed")
+
+    class Locale(models.TextChoices):
+        EN = "en", "English"
+        DE = "de", "Deutsch"
+
+    public_id = models.CharField(max_length=32, unique=True, editable=False)
+    card_number = models.CharField(max_length=19, unique=True)
+    # Stored normalised (trimmed, lower-case); uniqueness is also enforced on lower(email) below so a
+    # row written around the service still cannot duplicate an address.
+    email = models.EmailField(max_length=254)
+    first_name = models.CharField(max_length=100, blank=True, default="")
+    last_name = models.CharField(max_length=100, blank=True, default="")
+    phone = models.CharField(max_length=16, blank=True, default="")
+    birth_date = models.DateField(null=True, blank=True)
+    locale = models.CharField(max_length=5, choices=Locale.choices, default=Locale.EN)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    referral_code = models.CharField(max_length=12, unique=True, editable=False)
+    referred_by = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="referrals"
+    )
+    marketing_consent = models.BooleanField(default=False)
+    enrolled_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-enrolled_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="member_email_ci_unique"),
+            models.UniqueConstraint(
+                fields=["phone"], condition=~models.Q(phone=""), name="member_phone_unique"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=["active", "suspended", "closed"]), name="member_status_valid"
+            ),
+            models.CheckConstraint(condition=~models.Q(card_number=""), name="member_card_number_present"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.card_number} {self.email}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == self.Status.ACTIVE

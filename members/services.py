@@ -1,0 +1,173 @@
+"""Writes to members. Each service is one transaction and raises a DomainError, writing nothing, on bad
+input."""
+
+import datetime as dt
+import re
+import secrets
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from members.cards import card_number_generate, card_number_normalise, luhn_valid
+from members.errors import Conflict, InvalidRequest, MemberExists
+from members.models import Member
+from members.public_ids import public_id_new
+
+REFERRAL_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L look-alikes
+REFERRAL_LENGTH = 8
+PHONE_RE = re.compile(r"^\+?[1-9][0-9]{5,14}$")
+NAME_MAX = 100
+GENERATE_ATTEMPTS = 5
+
+
+def email_normalise(raw: object) -> str:
+    """Trimmed and lower-cased, or InvalidRequest(invalid_email)."""
+    if not isinstance(raw, str) or not raw.strip():
+        raise InvalidRequest("An email address is required.", code="invalid_email", param="email")
+    email = raw.strip().lower()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise InvalidRequest(
+            f"{raw!r} is not a valid email address.", code="invalid_email", param="email"
+        ) from None
+    return email
+
+
+def phone_normalise(raw: str) -> str:
+    """Digits with an optional leading +, as E.164 allows; '' when none is given."""
+    phone = re.sub(r"[\s\-().]", "", raw or "")
+    if phone and not PHONE_RE.match(phone):
+        raise InvalidRequest(
+            "A phone number has 6 to 15 digits and may start with +.", code="invalid_phone", param="phone"
+        )
+    return phone
+
+
+def card_number_validate(raw: str) -> str:
+    number = card_number_normalise(raw)
+    if not (number.isdigit() and 8 <= len(number) <= 19):
+        raise InvalidRequest(
+            "A card number has 8 to 19 digits.", code="invalid_card_number", param="card_number"
+        )
+    if not luhn_valid(number):
+        raise InvalidRequest(
+            "The card number's check digit is wrong.", code="invalid_card_number", param="card_number"
+        )
+    return number
+
+
+def locale_normalise(raw: str) -> str:
+    locale = (raw or "en").replace("_", "-").split("-")[0].lower()
+    if locale not in Member.Locale.values:
+        raise InvalidRequest(
+            f"Locale must be one of {', '.join(Member.Locale.values)}.", code="invalid_locale", param="locale"
+        )
+    return locale
+
+
+def _name(raw: str, param: str) -> str:
+    name = (raw or "").strip()
+    if len(name) > NAME_MAX:
+        raise InvalidRequest(
+            f"{param} is longer than {NAME_MAX} characters.", code="invalid_name", param=param
+        )
+    return name
+
+
+def _birth_date(value: dt.date | None, today: dt.date) -> dt.date | None:
+    if value is not None and not (dt.date(1900, 1, 1) <= value <= today):
+        raise InvalidRequest(
+            "The birth date must lie between 1900-01-01 and today.",
+            code="invalid_birth_date",
+            param="birth_date",
+        )
+    return value
+
+
+def referral_code_generate() -> str:
+    return "".join(secrets.choice(REFERRAL_ALPHABET) for _ in range(REFERRAL_LENGTH))
+
+
+def member_enroll(
+    *,
+    email: str,
+    first_name: str = "",
+    last_name: str = "",
+    phone: str = "",
+    birth_date: dt.date | None = None,
+    locale: str = "en",
+    card_number: str | None = None,
+    referral_code: str | None = None,
+    marketing_consent: bool = False,
+    now: dt.datetime | None = None,
+) -> Member:
+    """Enroll a member. `referral_code` is the code of the member who referred them.
+
+    Raises InvalidRequest (invalid_email, invalid_card_number, invalid_phone, invalid_locale,
+    invalid_birth_date, invalid_referral_code), MemberExists for a taken email, Conflict
+    (card_number_exists, phone_exists) for a taken card or phone. Writes nothing when it raises.
+    """
+    now = now or timezone.now()
+    fields = {
+        "email": email_normalise(email),
+        "first_name": _name(first_name, "first_name"),
+        "last_name": _name(last_name, "last_name"),
+        "phone": phone_normalise(phone),
+        "birth_date": _birth_date(birth_date, timezone.localdate(now)),
+        "locale": locale_normalise(locale),
+        "marketing_consent": bool(marketing_consent),
+        "enrolled_at": now,
+    }
+    supplied_card = card_number_validate(card_number) if card_number else None
+    if referral_code:
+        referrer = Member.objects.filter(referral_code=referral_code.strip().upper()).first()
+        if referrer is None:
+            raise InvalidRequest(
+                "No member has this referral code.", code="invalid_referral_code", param="referral_code"
+            )
+        fields["referred_by"] = referrer
+
+    for _attempt in range(GENERATE_ATTEMPTS):
+        member = Member(
+            public_id=public_id_new("mem"),
+            card_number=supplied_card or card_number_generate(),
+            referral_code=referral_code_generate(),
+            **fields,
+        )
+        try:
+            with transaction.atomic():
+                member.save(force_insert=True)
+            return member
+        except IntegrityError as exc:
+            _raise_if_taken(member, exc, card_supplied=supplied_card is not None)
+            # Otherwise a generated card number or referral code collided: draw again.
+    raise RuntimeError("could not generate a unique card number and referral code")  # pragma: no cover
+
+
+def _raise_if_taken(member: Member, exc: IntegrityError, *, card_supplied: bool) -> None:
+    """Turn a unique-constraint violation on a value the caller chose into its API error."""
+    if Member.objects.filter(email__iexact=member.email).exists():
+        raise MemberExists(param="email") from exc
+    if member.phone and Member.objects.filter(phone=member.phone).exists():
+        raise Conflict(
+            "A member with this phone number already exists.", param="phone", code="phone_exists"
+        ) from exc
+    if card_supplied and Member.objects.filter(card_number=member.card_number).exists():
+        raise Conflict(
+            "This card number is already in use.", param="card_number", code="card_number_exists"
+        ) from exc
+
+
+@transaction.atomic
+def member_set_status(*, member: Member, status: str) -> Member:
+    """Suspend, close or reactivate a member. Raises InvalidRequest(invalid_status)."""
+    if status not in Member.Status.values:
+        raise InvalidRequest(
+            f"Status must be one of {', '.join(Member.Status.values)}.", code="invalid_status", param="status"
+        )
+    Member.objects.filter(pk=member.pk).update(status=status, updated_at=timezone.now())
+    member.status = status
+    return member
