@@ -31,7 +31,7 @@ BACKWARD = "".join(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table};\n" f
 def run(sql):
     def apply(apps, schema_editor):
         if schema_editor.connection.vendor == "postgresql":
-            schema_editor.execute(sql)
+            schema_editor.execute(sql, params=None)  # the SQL has % signs, no parameters
 
     return apply
 
