@@ -1,0 +1,282 @@
+"""`load_program`: the program file (JSON or YAML) into the database, all of it or none of it.
+
+Each section is validated whole before anything is written; every problem is reported with the path of
+the offending field (`program.expiry.months`, `shops[1].code`). Objects are matched by `code` and only
+saved when a value differs, so loading the same file twice changes nothing. Sections are registered in
+load order; later parts of the product (tiers, rewards, plans, campaigns) add theirs with
+`section_register`.
+"""
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+import yaml
+from django.db import transaction
+from rest_framework import serializers
+
+from loyalty.money import CURRENCY_MINOR_UNITS
+from loyalty.program.models import Program
+from loyalty.shops.models import Shop
+
+
+class ProgramFileError(Exception):
+    """The file cannot be loaded; `problems` are `(path, message)` pairs. Nothing was written."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(f"{path}: {message}" for path, message in problems))
+
+
+@dataclass
+class SectionReport:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def count(self, outcome: str) -> None:
+        setattr(self, outcome, getattr(self, outcome) + 1)
+
+    def __str__(self) -> str:
+        return f"{self.created} created, {self.updated} updated, {self.unchanged} unchanged"
+
+
+@dataclass(frozen=True)
+class Section:
+    name: str
+    serializer: Callable[[], serializers.BaseSerializer]
+    apply: Callable[[object, SectionReport], None]
+
+
+@dataclass
+class LoadReport:
+    sections: dict[str, SectionReport] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return "; ".join(f"{name}: {report}" for name, report in self.sections.items()) or "nothing to load"
+
+
+# --- reading ----------------------------------------------------------------------------------------
+
+
+class _DecimalSafeLoader(yaml.SafeLoader):
+    """YAML without floats: `0.01` becomes Decimal('0.01'), exactly as written."""
+
+
+_DecimalSafeLoader.add_constructor(
+    "tag:yaml.org,2002:float", lambda loader, node: Decimal(loader.construct_scalar(node).replace("_", ""))
+)
+
+
+def program_file_read(path: Path) -> object:
+    """The parsed document. Raises ProgramFileError for an unreadable or malformed file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProgramFileError([("$", f"cannot read {path}: {exc}")]) from exc
+    if path.suffix.lower() in {".yaml", ".yml"}:
+        try:
+            return yaml.load(text, Loader=_DecimalSafeLoader)  # noqa: S506 (a SafeLoader subclass)
+        except yaml.YAMLError as exc:
+            raise ProgramFileError([("$", f"not valid YAML: {exc}")]) from exc
+    try:
+        return json.loads(text, parse_float=Decimal)
+    except json.JSONDecodeError as exc:
+        raise ProgramFileError([("$", f"not valid JSON: {exc}")]) from exc
+
+
+# --- validation -------------------------------------------------------------------------------------
+
+
+class StrictSerializer(serializers.Serializer):
+    """Refuses keys it does not know: in an operator's file a typo must not be silently dropped."""
+
+    def to_internal_value(self, data):
+        unknown = (
+            {key: ["unknown field"] for key in sorted(set(data) - set(self.fields))}
+            if isinstance(data, dict)
+            else {}
+        )
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            raise serializers.ValidationError({**exc.detail, **unknown}) from exc
+        if unknown:
+            raise serializers.ValidationError(unknown)
+        return value
+
+
+class ExpiryIn(StrictSerializer):
+    policy = serializers.ChoiceField(choices=Program.ExpiryPolicy.values)
+    months = serializers.IntegerField(min_value=1, max_value=1200, required=False)
+    years = serializers.IntegerField(min_value=0, max_value=100, required=False)
+
+    def validate(self, attrs: dict) -> dict:
+        policy = attrs["policy"]
+        needs = {"rolling": "months", "inactivity": "months", "end_of_year": "years", "never": None}[policy]
+        for name in ("months", "years"):
+            if name == needs and name not in attrs:
+                raise serializers.ValidationError({name: [f"required by the {policy} policy"]})
+            if name != needs and name in attrs:
+                raise serializers.ValidationError({name: [f"not used by the {policy} policy"]})
+        return attrs
+
+
+class ProgramIn(StrictSerializer):
+    name = serializers.CharField(max_length=100, required=False)
+    currency = serializers.ChoiceField(choices=sorted(CURRENCY_MINOR_UNITS), required=False)
+    points_per_currency_unit = serializers.DecimalField(
+        max_digits=12, decimal_places=4, min_value=Decimal(0), required=False
+    )
+    point_value = serializers.DecimalField(
+        max_digits=12, decimal_places=4, min_value=Decimal(0), required=False
+    )
+    pending_days = serializers.IntegerField(min_value=0, max_value=365, required=False)
+    expiry = ExpiryIn(required=False)
+    max_backdate_days = serializers.IntegerField(min_value=0, max_value=3650, required=False)
+    allow_negative_balance = serializers.BooleanField(required=False)
+    tier_window_days = serializers.IntegerField(min_value=1, max_value=3650, required=False)
+    hold_ttl_minutes = serializers.IntegerField(min_value=1, max_value=7 * 24 * 60, required=False)
+    subscription_grace_days = serializers.IntegerField(min_value=0, max_value=365, required=False)
+    excluded_categories = serializers.ListField(
+        child=serializers.CharField(max_length=64), max_length=500, required=False
+    )
+
+
+class ShopIn(StrictSerializer):
+    code = serializers.SlugField(max_length=64)
+    name = serializers.CharField(max_length=200)
+    active = serializers.BooleanField(required=False, default=True)
+
+
+class CodedListSerializer(serializers.ListSerializer):
+    """A list of objects identified by `code`: each code at most once."""
+
+    def validate(self, attrs: list) -> list:
+        seen: set[str] = set()
+        errors: list[dict] = []
+        for item in attrs:
+            errors.append({"code": ["appears more than once"]} if item["code"] in seen else {})
+            seen.add(item["code"])
+        if any(errors):
+            raise serializers.ValidationError(errors)
+        return attrs
+
+
+def coded_list(child: type[serializers.Serializer]) -> Callable[[], serializers.BaseSerializer]:
+    return lambda: CodedListSerializer(child=child(), max_length=10_000)
+
+
+# --- applying ---------------------------------------------------------------------------------------
+
+
+def save_if_changed(instance, values: dict, report: SectionReport) -> None:
+    """Create `instance` or update the fields that differ; count what happened."""
+    if instance.pk is None or instance._state.adding:
+        for name, value in values.items():
+            setattr(instance, name, value)
+        instance.save(force_insert=True)
+        report.count("created")
+        return
+    changed = [name for name, value in values.items() if getattr(instance, name) != value]
+    for name in changed:
+        setattr(instance, name, values[name])
+    if changed:
+        instance.save(
+            update_fields=changed + [f.name for f in instance._meta.fields if getattr(f, "auto_now", False)]
+        )
+        report.count("updated")
+    else:
+        report.count("unchanged")
+
+
+def _program_apply(data: dict, report: SectionReport) -> None:
+    values = {key: value for key, value in data.items() if key != "expiry"}
+    if "expiry" in data:
+        values |= {
+            "expiry_policy": data["expiry"]["policy"],
+            "expiry_months": data["expiry"].get("months"),
+            "expiry_years": data["expiry"].get("years"),
+        }
+    program = Program.objects.select_for_update().filter(pk=Program.SINGLETON_PK).first()
+    if program is None:
+        save_if_changed(Program(pk=Program.SINGLETON_PK), values, report)
+    else:
+        save_if_changed(program, values, report)
+
+
+def _shops_apply(data: list[dict], report: SectionReport) -> None:
+    existing = Shop.objects.select_for_update().in_bulk([item["code"] for item in data], field_name="code")
+    for item in data:
+        save_if_changed(existing.get(item["code"]) or Shop(), item, report)
+
+
+SECTIONS: list[Section] = [
+    Section("program", ProgramIn, _program_apply),
+    Section("shops", coded_list(ShopIn), _shops_apply),
+]
+
+
+def section_register(section: Section, *, after: str | None = None) -> None:
+    """Add a section to the file format, loaded after `after` (or last)."""
+    if any(existing.name == section.name for existing in SECTIONS):
+        return
+    position = len(SECTIONS) if after is None else [s.name for s in SECTIONS].index(after) + 1
+    SECTIONS.insert(position, section)
+
+
+def _child_path(prefix: str, key: object) -> str:
+    if key == "non_field_errors":
+        return prefix
+    return f"{prefix}[{key}]" if isinstance(key, int) else f"{prefix}.{key}"
+
+
+def _error_paths(prefix: str, detail: object) -> list[tuple[str, str]]:
+    """Flatten DRF's nested errors into (path, message) pairs."""
+    if isinstance(detail, dict):
+        return [
+            problem
+            for key, value in detail.items()
+            for problem in _error_paths(_child_path(prefix, key), value)
+        ]
+    if isinstance(detail, list) and detail and all(isinstance(item, str) for item in detail):
+        return [(prefix, str(message)) for message in detail]
+    if isinstance(detail, list):
+        return [
+            problem
+            for index, item in enumerate(detail)
+            for problem in _error_paths(f"{prefix}[{index}]", item)
+        ]
+    return [(prefix, str(detail))] if detail else []
+
+
+def program_load(document: object) -> LoadReport:
+    """Validate every section of `document`, then write them in one transaction.
+
+    Raises ProgramFileError listing every problem; nothing is written then."""
+    if not isinstance(document, dict):
+        raise ProgramFileError(
+            [("$", "the file must hold an object with sections such as program and shops")]
+        )
+    known = {section.name for section in SECTIONS}
+    problems = [(name, "unknown section") for name in document if name not in known]
+    validated: list[tuple[Section, object]] = []
+    for section in SECTIONS:
+        if section.name not in document:
+            continue
+        serializer = section.serializer()
+        serializer.initial_data = document[section.name]
+        try:
+            validated.append((section, serializer.run_validation(document[section.name])))
+        except serializers.ValidationError as exc:
+            problems.extend(_error_paths(section.name, exc.detail))
+    if problems:
+        raise ProgramFileError(problems)
+    report = LoadReport()
+    with transaction.atomic():
+        for section, data in validated:
+            report.sections[section.name] = SectionReport()
+            section.apply(data, report.sections[section.name])
+    return report
