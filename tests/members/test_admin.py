@@ -1,0 +1,74 @@
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+
+from loyalty.ledger.models import LedgerEntry
+from loyalty.ledger.services import points_credit
+from members.cards import luhn_valid
+from members.models import Member
+from tests.factories import MemberFactory
+
+
+@pytest.fixture
+def staff(db) -> Client:
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.force_login(User.objects.create_superuser("staff", "staff@example.com", "pw-staff-123"))
+    return client
+
+
+def get(client: Client, url: str):
+    return client.get(url, secure=True)
+
+
+def test_staff_can_open_every_screen(staff, now):
+    member = MemberFactory()
+    points_credit(member=member, points=5, now=now)
+    account = member.account
+    for url in [
+        "/admin/",
+        "/admin/members/member/",
+        f"/admin/members/member/{member.pk}/change/",
+        "/admin/members/member/add/",
+        "/admin/loyalty/account/",
+        f"/admin/loyalty/ledgerentry/?account__id__exact={account.pk}",
+        "/admin/loyalty/program/",
+        "/admin/loyalty/shop/",
+    ]:
+        assert get(staff, url).status_code == 200, url
+
+
+def test_adding_a_member_enrolls_with_a_card_and_a_normalised_email(staff):
+    response = staff.post(
+        "/admin/members/member/add/",
+        {"email": " New@Example.COM ", "locale": "de", "status": "active", "first_name": "Nina"},
+        secure=True,
+    )
+
+    assert response.status_code == 302
+    member = Member.objects.get()
+    assert member.email == "new@example.com" and member.locale == "de"
+    assert luhn_valid(member.card_number) and member.public_id.startswith("mem_")
+
+
+def test_a_case_variant_duplicate_email_is_refused_in_the_form(staff):
+    MemberFactory(email="taken@example.com")
+
+    response = staff.post(
+        "/admin/members/member/add/",
+        {"email": "TAKEN@example.com", "locale": "en", "status": "active"},
+        secure=True,
+    )
+
+    assert response.status_code == 200 and "already exists" in response.content.decode()
+    assert Member.objects.count() == 1
+
+
+def test_the_ledger_cannot_be_edited_in_the_admin(staff, now):
+    member = MemberFactory()
+    entry = points_credit(member=member, points=5, now=now)
+
+    assert get(staff, f"/admin/loyalty/ledgerentry/{entry.pk}/change/").status_code == 200  # view only
+    response = staff.post(f"/admin/loyalty/ledgerentry/{entry.pk}/change/", {"points": 500}, secure=True)
+    assert response.status_code == 403
+    assert get(staff, "/admin/loyalty/ledgerentry/add/").status_code == 403
+    assert LedgerEntry.objects.get(pk=entry.pk).points == 5
