@@ -1,6 +1,9 @@
 """Loyalty card numbers: 16 digits, the last a Luhn check digit (ISO/IEC 7812)."""
 
+import re
 import secrets
+
+ASCII_DIGITS = re.compile(r"[0-9]+")  # str.isdigit() would also accept '²' and Arabic-Indic digits
 
 CARD_LENGTH = 16
 # Every generated card starts with 9 (ISO/IEC 7812 "national assignment"), so generated numbers are
@@ -22,7 +25,11 @@ def luhn_check_digit(payload: str) -> str:
 
 
 def luhn_valid(number: str) -> bool:
-    return len(number) >= 2 and number.isdigit() and luhn_check_digit(number[:-1]) == number[-1]
+    return len(number) >= 2 and is_ascii_digits(number) and luhn_check_digit(number[:-1]) == number[-1]
+
+
+def is_ascii_digits(text: str) -> bool:
+    return ASCII_DIGITS.fullmatch(text) is not None
 
 
 def card_number_generate() -> str:

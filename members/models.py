@@ -28,9 +28,7 @@ class Member(models.Model):
     locale = models.CharField(max_length=5, choices=Locale.choices, default=Locale.EN)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
     referral_code = models.CharField(max_length=12, unique=True, editable=False)
-    referred_by = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="referrals"
-    )
+    referred_by = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="referrals")
     marketing_consent = models.BooleanField(default=False)
     enrolled_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
@@ -39,9 +37,7 @@ class Member(models.Model):
         ordering = ["-enrolled_at", "-id"]
         constraints = [
             models.UniqueConstraint(Lower("email"), name="member_email_ci_unique"),
-            models.UniqueConstraint(
-                fields=["phone"], condition=~models.Q(phone=""), name="member_phone_unique"
-            ),
+            models.UniqueConstraint(fields=["phone"], condition=~models.Q(phone=""), name="member_phone_unique"),
             models.CheckConstraint(
                 condition=models.Q(status__in=["active", "suspended", "closed"]), name="member_status_valid"
             ),

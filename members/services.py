@@ -10,7 +10,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from members.cards import card_number_generate, card_number_normalise, luhn_valid
+from members.cards import card_number_generate, card_number_normalise, is_ascii_digits, luhn_valid
 from members.errors import Conflict, InvalidRequest, MemberExists
 from members.models import Member
 from members.public_ids import public_id_new
@@ -19,6 +19,7 @@ REFERRAL_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L look-alik
 REFERRAL_LENGTH = 8
 PHONE_RE = re.compile(r"^\+?[1-9][0-9]{5,14}$")
 NAME_MAX = 100
+EMAIL_MAX = 254  # RFC 5321's limit on a forward path, and the column's length
 GENERATE_ATTEMPTS = 5
 
 
@@ -27,12 +28,14 @@ def email_normalise(raw: object) -> str:
     if not isinstance(raw, str) or not raw.strip():
         raise InvalidRequest("An email address is required.", code="invalid_email", param="email")
     email = raw.strip().lower()
+    if len(email) > EMAIL_MAX:
+        raise InvalidRequest(
+            f"An email address has at most {EMAIL_MAX} characters.", code="invalid_email", param="email"
+        )
     try:
         validate_email(email)
     except ValidationError:
-        raise InvalidRequest(
-            f"{raw!r} is not a valid email address.", code="invalid_email", param="email"
-        ) from None
+        raise InvalidRequest(f"{raw!r} is not a valid email address.", code="invalid_email", param="email") from None
     return email
 
 
@@ -48,14 +51,10 @@ def phone_normalise(raw: str) -> str:
 
 def card_number_validate(raw: str) -> str:
     number = card_number_normalise(raw)
-    if not (number.isdigit() and 8 <= len(number) <= 19):
-        raise InvalidRequest(
-            "A card number has 8 to 19 digits.", code="invalid_card_number", param="card_number"
-        )
+    if not (is_ascii_digits(number) and 8 <= len(number) <= 19):
+        raise InvalidRequest("A card number has 8 to 19 digits.", code="invalid_card_number", param="card_number")
     if not luhn_valid(number):
-        raise InvalidRequest(
-            "The card number's check digit is wrong.", code="invalid_card_number", param="card_number"
-        )
+        raise InvalidRequest("The card number's check digit is wrong.", code="invalid_card_number", param="card_number")
     return number
 
 
@@ -71,9 +70,7 @@ def locale_normalise(raw: str) -> str:
 def _name(raw: str, param: str) -> str:
     name = (raw or "").strip()
     if len(name) > NAME_MAX:
-        raise InvalidRequest(
-            f"{param} is longer than {NAME_MAX} characters.", code="invalid_name", param=param
-        )
+        raise InvalidRequest(f"{param} is longer than {NAME_MAX} characters.", code="invalid_name", param=param)
     return name
 
 
@@ -152,13 +149,9 @@ def _raise_if_taken(member: Member, exc: IntegrityError, *, card_supplied: bool)
     if Member.objects.filter(email__iexact=member.email).exists():
         raise MemberExists(param="email") from exc
     if member.phone and Member.objects.filter(phone=member.phone).exists():
-        raise Conflict(
-            "A member with this phone number already exists.", param="phone", code="phone_exists"
-        ) from exc
+        raise Conflict("A member with this phone number already exists.", param="phone", code="phone_exists") from exc
     if card_supplied and Member.objects.filter(card_number=member.card_number).exists():
-        raise Conflict(
-            "This card number is already in use.", param="card_number", code="card_number_exists"
-        ) from exc
+        raise Conflict("This card number is already in use.", param="card_number", code="card_number_exists") from exc
 
 
 @transaction.atomic

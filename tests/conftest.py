@@ -29,9 +29,7 @@ ON_POSTGRES = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.pos
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", "corrupts_ledger: breaks the ledger on purpose; skip the check after it"
-    )
+    config.addinivalue_line("markers", "corrupts_ledger: breaks the ledger on purpose; skip the check after it")
 
 
 def pytest_report_header(config: pytest.Config) -> str:

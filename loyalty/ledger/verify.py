@@ -25,9 +25,7 @@ class Violation:
 
 def _sum(queryset, field: str, *, per: str):
     """Σ `field` over `queryset` (filtered on OuterRef by `per`), 0 when it has no rows."""
-    return Coalesce(
-        Subquery(queryset.order_by().values(per).annotate(total=Sum(field)).values("total")), Value(0)
-    )
+    return Coalesce(Subquery(queryset.order_by().values(per).annotate(total=Sum(field)).values("total")), Value(0))
 
 
 def _account_balances() -> list[Violation]:
@@ -75,9 +73,7 @@ def _lot_bounds() -> list[Violation]:
 
 def _lot_allocations() -> list[Violation]:
     rows = (
-        PointLot.objects.annotate(
-            allocated=_sum(LotAllocation.objects.filter(lot=OuterRef("pk")), "points", per="lot")
-        )
+        PointLot.objects.annotate(allocated=_sum(LotAllocation.objects.filter(lot=OuterRef("pk")), "points", per="lot"))
         .annotate(gap=F("amount") - F("remaining") - F("allocated"))
         .exclude(gap=0)
         .values_list("pk", "amount", "remaining", "allocated")
@@ -142,19 +138,14 @@ def _reversals() -> list[Violation]:
         .values_list("pk", "points", "reverses_id", "reverses__points")
     )
     return [
-        Violation("reversals", f"entry {pk}", f"points {p} does not undo entry {r} ({rp})")
-        for pk, p, r, rp in rows
+        Violation("reversals", f"entry {pk}", f"points {p} does not undo entry {r} ({rp})") for pk, p, r, rp in rows
     ]
 
 
 def _allocation_accounts() -> list[Violation]:
-    rows = LotAllocation.objects.exclude(lot__account_id=F("entry__account_id")).values_list(
-        "pk", "entry_id", "lot_id"
-    )
+    rows = LotAllocation.objects.exclude(lot__account_id=F("entry__account_id")).values_list("pk", "entry_id", "lot_id")
     return [
-        Violation(
-            "allocation_account", f"allocation {pk}", f"entry {e} and lot {lot} belong to different accounts"
-        )
+        Violation("allocation_account", f"allocation {pk}", f"entry {e} and lot {lot} belong to different accounts")
         for pk, e, lot in rows
     ]
 

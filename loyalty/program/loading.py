@@ -95,9 +95,7 @@ class StrictSerializer(serializers.Serializer):
 
     def to_internal_value(self, data):
         unknown = (
-            {key: ["unknown field"] for key in sorted(set(data) - set(self.fields))}
-            if isinstance(data, dict)
-            else {}
+            {key: ["unknown field"] for key in sorted(set(data) - set(self.fields))} if isinstance(data, dict) else {}
         )
         try:
             value = super().to_internal_value(data)
@@ -130,9 +128,7 @@ class ProgramIn(StrictSerializer):
     points_per_currency_unit = serializers.DecimalField(
         max_digits=12, decimal_places=4, min_value=Decimal(0), required=False
     )
-    point_value = serializers.DecimalField(
-        max_digits=12, decimal_places=4, min_value=Decimal(0), required=False
-    )
+    point_value = serializers.DecimalField(max_digits=12, decimal_places=4, min_value=Decimal(0), required=False)
     pending_days = serializers.IntegerField(min_value=0, max_value=365, required=False)
     expiry = ExpiryIn(required=False)
     max_backdate_days = serializers.IntegerField(min_value=0, max_value=3650, required=False)
@@ -184,9 +180,7 @@ def save_if_changed(instance, values: dict, report: SectionReport) -> None:
     for name in changed:
         setattr(instance, name, values[name])
     if changed:
-        instance.save(
-            update_fields=changed + [f.name for f in instance._meta.fields if getattr(f, "auto_now", False)]
-        )
+        instance.save(update_fields=changed + [f.name for f in instance._meta.fields if getattr(f, "auto_now", False)])
         report.count("updated")
     else:
         report.count("unchanged")
@@ -236,19 +230,11 @@ def _child_path(prefix: str, key: object) -> str:
 def _error_paths(prefix: str, detail: object) -> list[tuple[str, str]]:
     """Flatten DRF's nested errors into (path, message) pairs."""
     if isinstance(detail, dict):
-        return [
-            problem
-            for key, value in detail.items()
-            for problem in _error_paths(_child_path(prefix, key), value)
-        ]
+        return [problem for key, value in detail.items() for problem in _error_paths(_child_path(prefix, key), value)]
     if isinstance(detail, list) and detail and all(isinstance(item, str) for item in detail):
         return [(prefix, str(message)) for message in detail]
     if isinstance(detail, list):
-        return [
-            problem
-            for index, item in enumerate(detail)
-            for problem in _error_paths(f"{prefix}[{index}]", item)
-        ]
+        return [problem for index, item in enumerate(detail) for problem in _error_paths(f"{prefix}[{index}]", item)]
     return [(prefix, str(detail))] if detail else []
 
 
@@ -257,9 +243,7 @@ def program_load(document: object) -> LoadReport:
 
     Raises ProgramFileError listing every problem; nothing is written then."""
     if not isinstance(document, dict):
-        raise ProgramFileError(
-            [("$", "the file must hold an object with sections such as program and shops")]
-        )
+        raise ProgramFileError([("$", "the file must hold an object with sections such as program and shops")])
     known = {section.name for section in SECTIONS}
     problems = [(name, "unknown section") for name in document if name not in known]
     validated: list[tuple[Section, object]] = []

@@ -48,9 +48,7 @@ class Program(models.Model):
             ),
             models.CheckConstraint(
                 condition=(
-                    models.Q(
-                        expiry_policy__in=["rolling", "inactivity"], expiry_months__gte=1, expiry_years=None
-                    )
+                    models.Q(expiry_policy__in=["rolling", "inactivity"], expiry_months__gte=1, expiry_years=None)
                     | models.Q(expiry_policy="end_of_year", expiry_years__isnull=False, expiry_months=None)
                     | models.Q(expiry_policy="never", expiry_months=None, expiry_years=None)
                 ),

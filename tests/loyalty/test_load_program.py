@@ -95,8 +95,7 @@ def test_a_changed_value_updates_only_that_object(db, tmp_path):
 def test_yaml_decimals_are_read_exactly_without_floats(db, tmp_path):
     path = write(
         tmp_path,
-        "program:\n  point_value: 0.1\n  points_per_currency_unit: 2.5\n"
-        "  expiry: {policy: end_of_year, years: 1}\n",
+        "program:\n  point_value: 0.1\n  points_per_currency_unit: 2.5\n  expiry: {policy: end_of_year, years: 1}\n",
         name="program.yaml",
     )
 

@@ -1,0 +1,131 @@
+"""Shops' API keys: create, revoke, authenticate.
+
+A key reads `lk_<prefix>_<secret>`. The prefix (8 characters) is stored and shown so people can tell
+keys apart; the secret (40 characters, about 238 bits from `secrets`) is never stored: only the SHA-256
+of the whole key is, so a key is shown once, when it is created. A fast hash is enough here because the
+secret is random and long, not a password a person chose.
+"""
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+import string
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+
+from loyalty.errors import InvalidRequest
+from loyalty.shops.models import ApiKey, Shop
+
+KEY_SCHEME = "lk"
+PREFIX_ALPHABET = string.ascii_lowercase + string.digits
+PREFIX_LENGTH = 8
+SECRET_ALPHABET = string.ascii_letters + string.digits
+SECRET_LENGTH = 40  # 40 × log2(62) ≈ 238 bits
+NAME_MAX = 100
+CREATE_ATTEMPTS = 5
+# A request stamps last_used_at only when the stored value is older than this, so busy keys do not
+# cost a write per request.
+LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
+
+
+def key_hash(raw_key: str) -> str:
+    """The SHA-256 hex digest stored for a key."""
+    return hashlib.sha256(raw_key.encode()).hexdigest()
+
+
+def scopes_validate(scopes: list[str] | None) -> list[str]:
+    """The requested scopes in ApiKey.SCOPES order; all of them when none are given.
+
+    Raises InvalidRequest(invalid_scope) naming the first unknown scope."""
+    if not scopes:
+        return list(ApiKey.SCOPES)
+    if isinstance(scopes, str):
+        raise InvalidRequest("Scopes must be a list of scope names.", code="invalid_scope", param="scopes")
+    for scope in scopes:
+        if scope not in ApiKey.SCOPES:
+            raise InvalidRequest(
+                f"Unknown scope {scope!r}; scopes are {', '.join(ApiKey.SCOPES)}.",
+                code="invalid_scope",
+                param="scopes",
+            )
+    return [scope for scope in ApiKey.SCOPES if scope in scopes]
+
+
+def _random(alphabet: str, length: int) -> str:
+    return "".join(secrets.choice(alphabet) for _ in range(length))
+
+
+def api_key_create(*, shop: Shop, scopes: list[str] | None = None, name: str = "") -> tuple[ApiKey, str]:
+    """Create a key for `shop` and return it with the raw key, which is never available again.
+
+    Raises InvalidRequest (invalid_scope, invalid_name); writes nothing then."""
+    scopes = scopes_validate(scopes)
+    name = (name or "").strip()
+    if len(name) > NAME_MAX:
+        raise InvalidRequest(f"A key's name is at most {NAME_MAX} characters.", code="invalid_name", param="name")
+    for attempt in range(CREATE_ATTEMPTS):
+        prefix = _random(PREFIX_ALPHABET, PREFIX_LENGTH)
+        raw_key = f"{KEY_SCHEME}_{prefix}_{_random(SECRET_ALPHABET, SECRET_LENGTH)}"
+        try:
+            # A savepoint of its own, so a prefix collision can be retried inside a caller's transaction.
+            with transaction.atomic():
+                key = ApiKey.objects.create(
+                    shop=shop, name=name, prefix=prefix, key_hash=key_hash(raw_key), scopes=scopes
+                )
+        except IntegrityError:
+            if attempt == CREATE_ATTEMPTS - 1:
+                raise
+            continue
+        return key, raw_key
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def api_key_revoke(*, key: ApiKey, now: dt.datetime) -> ApiKey:
+    """Revoke `key` from `now` on. Revoking a revoked key changes nothing (its first revocation stands)."""
+    ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=now)
+    key.refresh_from_db(fields=["revoked_at"])
+    return key
+
+
+def _parse(raw_key: object) -> str | None:
+    """The prefix of a well-formed key, else None."""
+    if not isinstance(raw_key, str):
+        return None
+    parts = raw_key.split("_")
+    if len(parts) != 3:
+        return None
+    scheme, prefix, secret = parts
+    if (
+        scheme != KEY_SCHEME
+        or len(prefix) != PREFIX_LENGTH
+        or not set(prefix) <= set(PREFIX_ALPHABET)
+        or len(secret) != SECRET_LENGTH
+        or not set(secret) <= set(SECRET_ALPHABET)
+    ):
+        return None
+    return prefix
+
+
+def api_key_authenticate(*, raw_key: str, now: dt.datetime) -> ApiKey | None:
+    """The active key `raw_key` is, with its shop loaded; None for a malformed, unknown or revoked key
+    or a key of an inactive shop.
+
+    Stamps `last_used_at` when it is more than a minute old. That is one conditional UPDATE in
+    autocommit, deliberately outside a transaction: on SQLite a transaction here would take the
+    database's write lock on every request."""
+    prefix = _parse(raw_key)
+    if prefix is None:
+        return None
+    key = ApiKey.objects.select_related("shop").filter(prefix=prefix).first()
+    if key is None or not hmac.compare_digest(key.key_hash, key_hash(raw_key)):
+        return None
+    if key.revoked_at is not None or not key.shop.active:
+        return None
+    if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:
+        ApiKey.objects.filter(
+            Q(last_used_at__isnull=True) | Q(last_used_at__lte=now - LAST_USED_RESOLUTION), pk=key.pk
+        ).update(last_used_at=now)
+        key.last_used_at = now
+    return key
