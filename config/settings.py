@@ -30,6 +30,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "members",
     "loyalty",
     "rewards",
@@ -37,6 +39,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.middleware.ApiBodyLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -112,13 +115,46 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024  # API.md: a body over 256 KiB is refused
 
+# --- Cache (throttling counters): per process by default, Redis in production -----------------------
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+
 # --- REST framework ---------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["loyalty.api.parsers.ExactJSONParser"],
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": [],
     "UNAUTHENTICATED_USER": None,
+    "EXCEPTION_HANDLER": "config.api_errors.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Requests per API key (see loyalty.api.base.ApiKeyThrottle); several processes share the count only
+    # when CACHE_URL points at a shared cache such as Redis.
+    "DEFAULT_THROTTLE_RATES": {"api_key": env.str("API_RATE_LIMIT", default="6000/min")},
+    "COERCE_DECIMAL_TO_STRING": True,
+}
+# How long a process keeps the program's settings and campaigns before reading them again.
+LOYALTY_SETTINGS_CACHE_SECONDS = env.float("LOYALTY_SETTINGS_CACHE_SECONDS", default=5.0)
+# Stored responses to requests with an Idempotency-Key are kept at least this long (API.md: >= 24 h).
+IDEMPOTENCY_KEY_TTL_HOURS = max(24, env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=48))
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Loyalty checkout API",
+    "DESCRIPTION": (
+        "Points at checkout: members, earning, refunds and points as payment. Every error has the shape "
+        '`{"error": {"type", "code", "message", "param"}}`. Every POST accepts an `Idempotency-Key` header '
+        "(same key and body: the original response is replayed with `Idempotent-Replayed: true`; same key, "
+        "other body: 409 `idempotency_conflict`). Points are integers; money is a decimal string with the "
+        "currency's minor units. Lists use cursor pagination (`limit` up to 200)."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_AUTHENTICATION": [],
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {},
 }
 
 # --- Celery -----------------------------------------------------------------------------------------

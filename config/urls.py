@@ -1,13 +1,31 @@
 from django.contrib import admin
 from django.http import HttpRequest, JsonResponse
-from django.urls import path
+from django.urls import include, path
+from django.views import defaults
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from config.api_errors import is_api, json_404, json_500
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
 
+def not_found(request: HttpRequest, exception: Exception | None = None):
+    return json_404(request, exception) if is_api(request) else defaults.page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest):
+    return json_500(request) if is_api(request) else defaults.server_error(request)
+
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
+    path("api/v1/", include("loyalty.api.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]
+
+handler404 = not_found
+handler500 = server_error

@@ -4,6 +4,7 @@ from django.utils.html import format_html
 
 from loyalty.ledger.models import Account, LedgerEntry
 from loyalty.program.models import Program
+from loyalty.program.selectors import settings_cache_clear
 from loyalty.shops.models import Shop
 
 
@@ -20,6 +21,10 @@ class ProgramAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return not Program.objects.exists()
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        settings_cache_clear()
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False

@@ -1,7 +1,23 @@
 """Model registry of the loyalty app; the models live in its packages by concern."""
 
+from loyalty.api.models import IdempotentRequest
+from loyalty.earning.models import Campaign, Refund, Transaction
+from loyalty.holds.models import Hold
 from loyalty.ledger.models import Account, LedgerEntry, LotAllocation, PointLot
 from loyalty.program.models import Program
 from loyalty.shops.models import ApiKey, Shop
 
-__all__ = ["Account", "ApiKey", "LedgerEntry", "LotAllocation", "PointLot", "Program", "Shop"]
+__all__ = [
+    "Account",
+    "ApiKey",
+    "Campaign",
+    "Hold",
+    "IdempotentRequest",
+    "LedgerEntry",
+    "LotAllocation",
+    "PointLot",
+    "Program",
+    "Refund",
+    "Shop",
+    "Transaction",
+]

@@ -16,6 +16,7 @@ from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 
 from loyalty.ledger.verify import ledger_verify
+from loyalty.program.selectors import settings_cache_clear
 
 hypothesis_settings.register_profile(
     "default", deadline=None, suppress_health_check=[HealthCheck.too_slow], max_examples=60
@@ -69,6 +70,14 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if skipped and session.exitstatus == 0:
         reporter.write_line(f"FAILED: {len(skipped)} test(s) skipped; a skipped test is not a passing test.")
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture(autouse=True)
+def _fresh_program_settings():
+    """Each test reads the program settings it wrote, not a copy cached by an earlier test."""
+    settings_cache_clear()
+    yield
+    settings_cache_clear()
 
 
 @pytest.fixture

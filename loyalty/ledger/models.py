@@ -46,11 +46,10 @@ class LedgerEntry(models.Model):
     pending_points = models.BigIntegerField(default=0, help_text="effect on pending")
     held_points = models.BigIntegerField(default=0, help_text="effect on held")
     balance_after = models.BigIntegerField(help_text="available after this entry")
-    reverses = models.OneToOneField(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversal"
-    )
-    shop = models.ForeignKey(
-        "loyalty.Shop", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    reverses = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversal")
+    shop = models.ForeignKey("loyalty.Shop", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    transaction = models.ForeignKey(
+        "loyalty.Transaction", null=True, blank=True, on_delete=models.PROTECT, related_name="entries"
     )
     reference = models.CharField(max_length=64, blank=True, default="", help_text="what caused it")
     actor = models.CharField(max_length=100, blank=True, default="", help_text="who did it")
@@ -64,9 +63,7 @@ class LedgerEntry(models.Model):
             models.Index(fields=["created_at"], name="entry_created_at"),
         ]
         constraints = [
-            models.CheckConstraint(
-                condition=~Q(points=0, pending_points=0, held_points=0), name="entry_moves_points"
-            ),
+            models.CheckConstraint(condition=~Q(points=0, pending_points=0, held_points=0), name="entry_moves_points"),
         ]
 
     def __str__(self) -> str:

@@ -19,6 +19,7 @@ from rest_framework import serializers
 
 from loyalty.money import CURRENCY_MINOR_UNITS
 from loyalty.program.models import Program
+from loyalty.program.selectors import settings_cache_clear
 from loyalty.shops.models import Shop
 
 
@@ -263,4 +264,5 @@ def program_load(document: object) -> LoadReport:
         for section, data in validated:
             report.sections[section.name] = SectionReport()
             section.apply(data, report.sections[section.name])
+    settings_cache_clear()
     return report

@@ -1,0 +1,126 @@
+"""Points as payment: holds, captures and voids (API.md, Points as payment)."""
+
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+
+from loyalty.api.base import ShopApi
+from loyalty.api.fields import money_out
+from loyalty.api.idempotency import idempotent
+from loyalty.api.members import BalanceOut
+from loyalty.api.schema import errors
+from loyalty.earning.services import request_hash
+from loyalty.errors import NotFound
+from loyalty.holds.models import Hold
+from loyalty.holds.services import hold_capture, hold_create, hold_void
+from loyalty.ledger.selectors import account_of, balance_of
+from loyalty.ledger.services import MAX_POINTS
+from loyalty.program.selectors import program_get
+from members.selectors import member_get
+
+
+class HoldOut(serializers.Serializer):
+    id = serializers.CharField()
+    external_id = serializers.CharField()
+    member = serializers.CharField()
+    status = serializers.ChoiceField(choices=Hold.Status.values)
+    points = serializers.IntegerField()
+    captured_points = serializers.IntegerField()
+    value = serializers.CharField(help_text="points × point_value, in the program's currency")
+    currency = serializers.CharField()
+    expires_at = serializers.DateTimeField()
+    balance = BalanceOut()
+
+
+def hold_out(hold: Hold) -> dict:
+    program = program_get()
+    account = getattr(hold, "account", None) or account_of(hold.member)
+    return HoldOut(
+        {"id": hold.public_id, "external_id": hold.external_id, "member": hold.member.public_id,
+         "status": hold.status, "points": hold.points, "captured_points": hold.captured_points,
+         "value": money_out(hold.points * program.point_value, program.currency), "currency": program.currency,
+         "expires_at": hold.expires_at, "balance": balance_of(account).as_dict()}
+    ).data  # fmt: skip
+
+
+def own_hold(request, hold_id: str) -> Hold:
+    hold = Hold.objects.filter(public_id=hold_id, shop=request.shop).select_related("member").first()
+    if hold is None:
+        raise NotFound("No such hold.", code="hold_not_found", param="id")
+    return hold
+
+
+class HoldIn(serializers.Serializer):
+    member = serializers.CharField(max_length=32)
+    points = serializers.IntegerField(min_value=1, max_value=MAX_POINTS)
+    external_id = serializers.CharField(max_length=128)
+
+
+class HoldCaptureIn(serializers.Serializer):
+    points = serializers.IntegerField(min_value=1, max_value=MAX_POINTS, required=False, allow_null=True)
+
+
+class HoldsApi(ShopApi):
+    required_scope = "points:redeem"
+
+    @extend_schema(
+        operation_id="holds_create", request=HoldIn,
+        responses={201: HoldOut, 200: HoldOut, **errors(400, 401, 403, 404, 409, 422, 429)},
+        summary="Hold points as payment",
+        description="Held points leave `available` at once (422 `insufficient_points`). Capture or void within "
+        "the program's `hold_ttl_minutes`; after that a job releases them (`expired`). Idempotent on `external_id`.",
+    )  # fmt: skip
+    @idempotent
+    def post(self, request):
+        data = self.validated(HoldIn, request)
+        member = member_get(public_id=data["member"])
+        hold, created = hold_create(
+            shop=request.shop, member=member, points=data["points"], external_id=data["external_id"],
+            fingerprint=request_hash({**data, "member": member.pk}), now=timezone.now(),
+        )  # fmt: skip
+        hold.member = member
+        return Response(hold_out(hold), status=201 if created else 200)
+
+
+class HoldDetailApi(ShopApi):
+    required_scope = "points:redeem"
+
+    @extend_schema(operation_id="holds_retrieve", responses={200: HoldOut, **errors(401, 403, 404, 429)})
+    def get(self, request, hold_id: str):
+        return Response(hold_out(own_hold(request, hold_id)))
+
+
+class HoldCaptureApi(ShopApi):
+    required_scope = "points:redeem"
+
+    @extend_schema(
+        operation_id="holds_capture", request=HoldCaptureIn,
+        responses={200: HoldOut, **errors(400, 401, 403, 404, 422, 429)},
+        summary="Spend held points", description="`points` (default: all) up to what is held; the rest is released. "
+        "422 `hold_not_active` once the hold is captured, voided or expired.",
+    )  # fmt: skip
+    @idempotent
+    def post(self, request, hold_id: str):
+        hold = own_hold(request, hold_id)
+        data = self.validated(HoldCaptureIn, request, data=request.data or {})
+        member = hold.member
+        hold = hold_capture(hold=hold, points=data.get("points"), now=timezone.now())
+        hold.member = member
+        return Response(hold_out(hold))
+
+
+class HoldVoidApi(ShopApi):
+    required_scope = "points:redeem"
+
+    @extend_schema(
+        operation_id="holds_void", request=None, responses={200: HoldOut, **errors(401, 403, 404, 422, 429)},
+        summary="Give held points back", description="422 `hold_not_active` once the hold is no longer held.",
+    )  # fmt: skip
+    @idempotent
+    def post(self, request, hold_id: str):
+        hold = own_hold(request, hold_id)
+        member = hold.member
+        hold = hold_void(hold=hold, now=timezone.now())
+        hold.member = member
+        return Response(hold_out(hold))

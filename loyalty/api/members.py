@@ -1,0 +1,203 @@
+"""Members: enroll, look up, show, and their ledger history (API.md, Members)."""
+
+from django_filters import rest_framework as filters
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+
+from loyalty.api.base import ShopApi
+from loyalty.api.idempotency import idempotent
+from loyalty.api.schema import errors, page_of
+from loyalty.ledger.models import LedgerEntry
+from loyalty.ledger.selectors import account_of, balance_of, next_expiry_of
+from members.models import Member
+from members.selectors import member_get, member_lookup
+from members.services import member_enroll
+
+
+class BalanceOut(serializers.Serializer):
+    available = serializers.IntegerField()
+    pending = serializers.IntegerField()
+    held = serializers.IntegerField()
+
+
+class TierOut(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    multiplier = serializers.DecimalField(max_digits=8, decimal_places=4)
+    valid_until = serializers.DateTimeField(allow_null=True)
+
+
+class NextExpiryOut(serializers.Serializer):
+    points = serializers.IntegerField()
+    expires_at = serializers.DateTimeField()
+
+
+class SubscriptionSummaryOut(serializers.Serializer):
+    id = serializers.CharField()
+    plan = serializers.CharField()
+    status = serializers.CharField()
+    current_period_end = serializers.DateTimeField()
+
+
+class MemberOut(serializers.Serializer):
+    id = serializers.CharField(source="public_id")
+    card_number = serializers.CharField()
+    email = serializers.EmailField()
+    first_name = serializers.CharField()
+    last_name = serializers.CharField()
+    phone = serializers.CharField()
+    birth_date = serializers.DateField(allow_null=True)
+    locale = serializers.CharField()
+    status = serializers.ChoiceField(choices=Member.Status.values)
+    enrolled_at = serializers.DateTimeField()
+    referral_code = serializers.CharField()
+    tier = TierOut(allow_null=True, help_text="null until the program has tiers")
+    balance = BalanceOut()
+    next_expiry = NextExpiryOut(allow_null=True)
+    subscription = SubscriptionSummaryOut(allow_null=True)
+
+
+def member_out(member: Member) -> dict:
+    account = account_of(member)
+    expiry = next_expiry_of(account)
+    return MemberOut(
+        {
+            **{
+                field: getattr(member, field)
+                for field in (
+                    "public_id",
+                    "card_number",
+                    "email",
+                    "first_name",
+                    "last_name",
+                    "phone",
+                    "birth_date",
+                    "locale",
+                    "status",
+                    "enrolled_at",
+                    "referral_code",
+                )
+            },  # fmt: skip
+            "tier": None,
+            "balance": balance_of(account).as_dict(),
+            "next_expiry": {"points": expiry.points, "expires_at": expiry.expires_at} if expiry else None,
+            "subscription": None,
+        }
+    ).data
+
+
+class MemberEnrollIn(serializers.Serializer):
+    email = serializers.CharField(max_length=320)
+    first_name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    last_name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    phone = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
+    birth_date = serializers.DateField(required=False, allow_null=True, default=None)
+    locale = serializers.CharField(max_length=10, required=False, default="en")
+    card_number = serializers.CharField(max_length=32, required=False, allow_null=True, default=None)
+    referral_code = serializers.CharField(
+        max_length=32,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="the referring member's code",
+    )
+    marketing_consent = serializers.BooleanField(required=False, default=False)
+
+
+class MemberEnrollApi(ShopApi):
+    required_scope = "members:write"
+
+    @extend_schema(
+        operation_id="members_enroll", request=MemberEnrollIn,
+        responses={201: MemberOut, **errors(400, 401, 403, 409, 429)},
+        summary="Enroll a member",
+        description="Email is case-insensitive and unique (409 `member_exists`). A card number with a Luhn "
+        "check digit is generated when none is given; a given one is checked. `referral_code` is the code "
+        "of the member who referred this one.",
+    )  # fmt: skip
+    @idempotent
+    def post(self, request):
+        member = member_enroll(**self.validated(MemberEnrollIn, request))
+        return Response(member_out(member), status=201)
+
+
+class MemberLookupApi(ShopApi):
+    required_scope = "members:read"
+
+    @extend_schema(
+        operation_id="members_lookup",
+        parameters=[
+            OpenApiParameter("card_number", str, description="exactly one of card_number, email, phone"),
+            OpenApiParameter("email", str),
+            OpenApiParameter("phone", str),
+        ],
+        responses={200: MemberOut, **errors(400, 401, 403, 404, 429)},
+        summary="Find a member by card number, email or phone",
+    )
+    def get(self, request):
+        params = {name: request.query_params.get(name) for name in ("card_number", "email", "phone")}
+        return Response(member_out(member_lookup(**params)))
+
+
+class MemberDetailApi(ShopApi):
+    required_scope = "members:read"
+
+    @extend_schema(operation_id="members_retrieve", responses={200: MemberOut, **errors(401, 403, 404, 429)})
+    def get(self, request, member_id: str):
+        return Response(member_out(member_get(public_id=member_id)))
+
+
+class EntryOut(serializers.ModelSerializer):
+    id = serializers.CharField(source="public_id")
+    transaction = serializers.SerializerMethodField(help_text="the calling shop's transaction, else null")
+
+    class Meta:
+        model = LedgerEntry
+        fields = ["id", "kind", "points", "pending_points", "held_points", "balance_after", "created_at",
+                  "description", "transaction"]  # fmt: skip
+
+    def get_transaction(self, entry: LedgerEntry) -> str | None:
+        if entry.transaction_id is None or entry.transaction.shop_id != self.context["shop"].pk:
+            return None
+        return entry.transaction.public_id
+
+
+class EntryFilter(filters.FilterSet):
+    kind = filters.ChoiceFilter(choices=LedgerEntry.Kind.choices)
+    created_after = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+
+    class Meta:
+        model = LedgerEntry
+        fields = ["kind", "created_after", "created_before"]
+
+
+def filtered(filterset_class, request, queryset):
+    filterset = filterset_class(request.query_params, queryset=queryset)
+    if not filterset.is_valid():
+        raise serializers.ValidationError(filterset.errors)
+    return filterset.qs
+
+
+class MemberEntriesApi(ShopApi):
+    required_scope = "members:read"
+
+    @extend_schema(
+        operation_id="members_entries",
+        parameters=[
+            OpenApiParameter("kind", str, enum=LedgerEntry.Kind.values),
+            OpenApiParameter("created_after", OpenApiTypes.DATETIME),
+            OpenApiParameter("created_before", OpenApiTypes.DATETIME),
+            OpenApiParameter("limit", int, description="1 to 200, default 50"),
+            OpenApiParameter("cursor", str),
+        ],
+        responses={200: page_of(EntryOut), **errors(400, 401, 403, 404, 429)},
+        summary="A member's ledger entries, newest first",
+    )
+    def get(self, request, member_id: str):
+        member = member_get(public_id=member_id)
+        entries = LedgerEntry.objects.filter(account__member=member).select_related("transaction")
+        entries = filtered(EntryFilter, request, entries)
+        return self.paginate(entries, request, EntryOut, shop=request.shop)

@@ -1,0 +1,20 @@
+from django.urls import path
+
+from loyalty.api.holds import HoldCaptureApi, HoldDetailApi, HoldsApi, HoldVoidApi
+from loyalty.api.members import MemberDetailApi, MemberEnrollApi, MemberEntriesApi, MemberLookupApi
+from loyalty.api.transactions import RefundsApi, TransactionDetailApi, TransactionPreviewApi, TransactionsApi
+
+urlpatterns = [
+    path("members", MemberEnrollApi.as_view(), name="members"),
+    path("members/lookup", MemberLookupApi.as_view(), name="member-lookup"),
+    path("members/<str:member_id>", MemberDetailApi.as_view(), name="member"),
+    path("members/<str:member_id>/entries", MemberEntriesApi.as_view(), name="member-entries"),
+    path("transactions", TransactionsApi.as_view(), name="transactions"),
+    path("transactions/preview", TransactionPreviewApi.as_view(), name="transaction-preview"),
+    path("transactions/<str:transaction_id>", TransactionDetailApi.as_view(), name="transaction"),
+    path("transactions/<str:transaction_id>/refunds", RefundsApi.as_view(), name="transaction-refunds"),
+    path("holds", HoldsApi.as_view(), name="holds"),
+    path("holds/<str:hold_id>", HoldDetailApi.as_view(), name="hold"),
+    path("holds/<str:hold_id>/capture", HoldCaptureApi.as_view(), name="hold-capture"),
+    path("holds/<str:hold_id>/void", HoldVoidApi.as_view(), name="hold-void"),
+]

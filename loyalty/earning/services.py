@@ -1,0 +1,323 @@
+"""Earning at checkout: transactions and their refunds."""
+
+import datetime as dt
+import hashlib
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+
+from loyalty.calendar import months_add, year_end_after
+from loyalty.earning.models import Campaign, Refund, Transaction
+from loyalty.earning.rules import Earning, Line, Purchase, earning_calculate
+from loyalty.errors import BusinessRule, Conflict, InvalidRequest, MemberInactive, UnsupportedCurrency
+from loyalty.ledger.models import Account, LedgerEntry, PointLot
+from loyalty.ledger.services import (
+    MAX_POINTS,
+    Cause,
+    account_credit,
+    account_debit,
+    account_lock,
+    account_lock_for,
+    account_pending_cancel,
+    member_id_of,
+)
+from loyalty.program.models import Program
+from loyalty.program.selectors import program_get, settings_cached
+from loyalty.shops.models import Shop
+from members.models import Member
+from members.public_ids import public_id_new
+
+
+@dataclass(frozen=True)
+class MemberRef:
+    """A member as a request names it: by public id or by card number."""
+
+    public_id: str | None = None
+    card_number: str | None = None
+
+
+def _account_of(member: "Member | MemberRef") -> Account:
+    if isinstance(member, MemberRef):
+        return account_lock_for(public_id=member.public_id, card_number=member.card_number)
+    account = account_lock(member_id=member_id_of(member))
+    account.member = member
+    return account
+
+
+class BackdateTooOld(BusinessRule):
+    code = "backdate_too_old"
+
+
+class RefundExceedsRemaining(BusinessRule):
+    code = "refund_exceeds_remaining"
+
+
+class IdempotencyConflict(Conflict):
+    code = "idempotency_conflict"
+
+
+def request_hash(payload: object) -> str:
+    """SHA-256 of the canonical JSON of a validated request: same meaning, same hash."""
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def lot_expires_at(program: Program, occurred_at: dt.datetime) -> dt.datetime | None:
+    """When a lot earned at `occurred_at` expires under the program's policy (None: with the policy
+    `never`, or `inactivity`, where the expiry job takes everything after N months without purchase)."""
+    if program.expiry_policy == Program.ExpiryPolicy.ROLLING:
+        return months_add(occurred_at, program.expiry_months)
+    if program.expiry_policy == Program.ExpiryPolicy.END_OF_YEAR:
+        return year_end_after(occurred_at, program.expiry_years)
+    return None
+
+
+def line_as_json(line: Line) -> dict:
+    return {
+        "sku": line.sku,
+        "category": line.category,
+        "quantity": line.quantity,
+        "unit_price": str(line.unit_price),
+    }
+
+
+def purchase_lines(total: Decimal, lines: Sequence[Line] | None) -> list[Line]:
+    """The lines of a purchase; a purchase reported without lines is one line of its total."""
+    if not lines:
+        return [Line(sku="", category="", quantity=1, unit_price=total)]
+    if sum((line.total for line in lines), Decimal(0)) != total:
+        raise InvalidRequest("The lines do not add up to the total.", code="total_mismatch", param="lines")
+    return list(lines)
+
+
+@settings_cached
+def campaigns_active() -> list[Campaign]:
+    return list(Campaign.objects.filter(active=True).order_by("code"))
+
+
+def campaigns_running(*, at: dt.datetime) -> list[Campaign]:
+    return [
+        campaign
+        for campaign in campaigns_active()
+        if (campaign.starts_at is None or campaign.starts_at <= at)
+        and (campaign.ends_at is None or at < campaign.ends_at)
+    ]
+
+
+def purchase_earning(
+    *, program: Program, shop: Shop, account: Account | None, occurred_at: dt.datetime, total: Decimal,
+    lines: Sequence[Line],
+) -> Earning:  # fmt: skip
+    """What a purchase earns with the member's multipliers in force before it."""
+    earning = earning_calculate(
+        Purchase(
+            program=program,
+            shop_code=shop.code,
+            occurred_at=occurred_at,
+            total=total,
+            lines=lines,
+            campaigns=campaigns_running(at=occurred_at),
+        )  # fmt: skip
+    )
+    if earning.points > MAX_POINTS:
+        raise InvalidRequest("The purchase would earn more points than one entry can hold.", code="too_many_points")
+    return earning
+
+
+def _when(program: Program, occurred_at: dt.datetime | None, now: dt.datetime) -> dt.datetime:
+    occurred_at = occurred_at or now
+    if occurred_at > now:
+        raise InvalidRequest("occurred_at cannot be in the future.", code="occurred_at_in_future", param="occurred_at")
+    if occurred_at < now - dt.timedelta(days=program.max_backdate_days):
+        raise BackdateTooOld(
+            f"A purchase may be reported at most {program.max_backdate_days} days after it happened.",
+            param="occurred_at",
+        )
+    return occurred_at
+
+
+def _currency(program: Program, currency: str) -> None:
+    if currency != program.currency:
+        raise UnsupportedCurrency(f"The program runs in {program.currency}.", param="currency")
+
+
+def transaction_preview(
+    *, shop: Shop, member: Member | None, currency: str, total: Decimal, occurred_at: dt.datetime | None,
+    lines: Sequence[Line] | None, now: dt.datetime,
+) -> Earning:  # fmt: skip
+    """What `transaction_create` would credit, writing nothing."""
+    program = program_get()
+    _currency(program, currency)
+    occurred_at = _when(program, occurred_at, now)
+    account = Account.objects.filter(member=member).first() if member is not None else None
+    return purchase_earning(
+        program=program, shop=shop, account=account, occurred_at=occurred_at, total=total,
+        lines=purchase_lines(total, lines),
+    )  # fmt: skip
+
+
+def transaction_create(
+    *, shop: Shop, member: "Member | MemberRef", external_id: str, currency: str, total: Decimal,
+    occurred_at: dt.datetime | None, lines: Sequence[Line] | None, fingerprint: str, now: dt.datetime,
+) -> tuple[Transaction, bool]:  # fmt: skip
+    """Record a purchase by `member` (a Member, or its public id or card number) and credit its points;
+    `(transaction, created)`. The transaction carries `account`, the member's balances after it.
+
+    Idempotent on (shop, external_id): the same request again returns the original with created=False; a
+    different request with that external_id raises IdempotencyConflict. Raises InvalidRequest
+    (total_mismatch, occurred_at_in_future), UnsupportedCurrency, BackdateTooOld, MemberInactive,
+    MemberNotFound."""
+    try:
+        return _transaction_create(
+            shop=shop, member=member, external_id=external_id, currency=currency, total=total,
+            occurred_at=occurred_at, lines=lines, fingerprint=fingerprint, now=now,
+        )  # fmt: skip
+    except IntegrityError:
+        # A transaction with this external_id exists (the unique constraint, not a prior read, decides, so
+        # a retry racing the original cannot credit twice): replay it, or refuse a different body.
+        existing = Transaction.objects.filter(shop=shop, external_id=external_id).first()
+        if existing is None:
+            raise
+        return _replayed(existing, fingerprint), False
+
+
+def _replayed(existing: Transaction, fingerprint: str) -> Transaction:
+    if existing.request_hash != fingerprint:
+        raise IdempotencyConflict(
+            "A different transaction was already recorded with this external_id.", param="external_id"
+        )
+    return existing
+
+
+@transaction.atomic
+def _transaction_create(
+    *, shop: Shop, member: "Member | MemberRef", external_id: str, currency: str, total: Decimal,
+    occurred_at: dt.datetime | None, lines: Sequence[Line] | None, fingerprint: str, now: dt.datetime,
+) -> tuple[Transaction, bool]:  # fmt: skip
+    program = program_get()
+    account = _account_of(member)
+    member = account.member
+    _currency(program, currency)
+    occurred_at = _when(program, occurred_at, now)
+    stored_lines = [line_as_json(line) for line in lines or ()]
+    lines = purchase_lines(total, lines)
+    if member.status != Member.Status.ACTIVE:
+        raise MemberInactive(param="member")
+    earning = purchase_earning(
+        program=program, shop=shop, account=account, occurred_at=occurred_at, total=total, lines=lines
+    )
+    available_at = max(occurred_at + dt.timedelta(days=program.pending_days), now)
+    pending = available_at > now
+    txn = Transaction.objects.create(
+        public_id=public_id_new("txn"), shop=shop, member=member, external_id=external_id,
+        request_hash=fingerprint, occurred_at=occurred_at, currency=currency, total=total,
+        eligible_amount=earning.eligible_amount, base_points=earning.base_points,
+        qualifying_points=earning.base_points, points=earning.points, breakdown=earning.breakdown,
+        points_status=Transaction.PointsStatus.PENDING if pending else Transaction.PointsStatus.AVAILABLE,
+        available_at=available_at if pending else now, created_at=now, lines=stored_lines,
+    )  # fmt: skip
+    if earning.points:
+        expires_at = lot_expires_at(program, occurred_at)
+        if expires_at is not None and expires_at <= available_at:
+            # A backdated purchase whose points are already past expiry: credit them expiring at once, so
+            # the books show what was earned and the next expiry run takes it.
+            expires_at = available_at + dt.timedelta(seconds=1)
+        account_credit(
+            account, points=earning.points, now=now, kind=LedgerEntry.Kind.EARN,
+            available_at=available_at if pending else None, expires_at=expires_at,
+            cause=Cause(shop=shop, transaction_id=txn.pk, reference=f"transaction:{txn.public_id}",
+                        actor=f"shop:{shop.code}", description=f"purchase {external_id}"),
+        )  # fmt: skip
+    txn.account = account  # the balance after this purchase, for the response
+    return txn, True
+
+
+def claw_back_target(*, points: int, total: Decimal, refunded: Decimal) -> int:
+    """Points taken back after refunds totalling `refunded` of `total` (API.md): exact, and all of them
+    once everything is refunded."""
+    if total <= 0:
+        return 0
+    return points - math.floor(points * (total - refunded) / total)
+
+
+def refund_create(
+    *, shop: Shop, txn: Transaction, external_id: str, amount: Decimal, fingerprint: str, now: dt.datetime
+) -> tuple[Refund, bool]:
+    """Refund `amount` of a transaction and claw back its share of the points; `(refund, created)`.
+
+    Pending points of the transaction are cancelled before available ones are taken. Without
+    `allow_negative_balance`, what the balance cannot cover is forgiven. Idempotent on (shop, external_id).
+    Raises RefundExceedsRemaining, IdempotencyConflict."""
+    try:
+        return _refund_create(
+            shop=shop, txn=txn, external_id=external_id, amount=amount, fingerprint=fingerprint, now=now
+        )
+    except IntegrityError:
+        existing = Refund.objects.filter(shop=shop, external_id=external_id).first()
+        if existing is None:
+            raise
+        return _refund_replayed(existing, fingerprint), False
+
+
+def _refund_replayed(existing: Refund, fingerprint: str) -> Refund:
+    if existing.request_hash != fingerprint:
+        raise IdempotencyConflict("A different refund was already recorded with this external_id.", param="external_id")
+    return existing
+
+
+@transaction.atomic
+def _refund_create(
+    *, shop: Shop, txn: Transaction, external_id: str, amount: Decimal, fingerprint: str, now: dt.datetime
+) -> tuple[Refund, bool]:
+    program = program_get()
+    account = account_lock(member_id=txn.member_id)
+    existing = Refund.objects.filter(shop=shop, external_id=external_id).first()
+    if existing is not None:
+        return _refund_replayed(existing, fingerprint), False
+    txn = Transaction.objects.select_for_update().get(pk=txn.pk)  # refunds of one purchase serialize
+    if txn.refunded_amount + amount > txn.total:
+        raise RefundExceedsRemaining(
+            f"Only {txn.total - txn.refunded_amount} of {txn.total} is left to refund.", param="amount"
+        )
+    refunded = txn.refunded_amount + amount
+    due = claw_back_target(points=txn.points, total=txn.total, refunded=refunded) - (
+        txn.points_clawed_back + txn.points_forgiven
+    )
+    refund = Refund(
+        public_id=public_id_new("ref"), transaction=txn, shop=shop, external_id=external_id,
+        request_hash=fingerprint, amount=amount, created_at=now,
+    )  # fmt: skip
+    refund.save(force_insert=True)
+    cause = Cause(
+        shop=shop, transaction_id=txn.pk, reference=f"refund:{refund.public_id}", actor=f"shop:{shop.code}",
+        description=f"refund {external_id} of {txn.external_id}",
+    )  # fmt: skip
+    clawed = forgiven = 0
+    if due > 0:
+        lot = PointLot.objects.filter(entry__transaction=txn, entry__kind=LedgerEntry.Kind.EARN, pending=True).first()
+        from_pending = min(due, lot.remaining) if lot is not None else 0
+        if from_pending:
+            account_pending_cancel(account, lot=lot, points=from_pending, now=now, cause=cause)
+        from_available = due - from_pending
+        if from_available and not program.allow_negative_balance:
+            forgiven = from_available - min(from_available, max(account.available, 0))
+            from_available -= forgiven
+        if from_available:
+            account_debit(
+                account, points=from_available, now=now, kind=LedgerEntry.Kind.CLAWBACK,
+                allow_negative=program.allow_negative_balance, cause=cause,
+            )  # fmt: skip
+        clawed = from_pending + from_available
+    refund.points_clawed_back, refund.points_forgiven = clawed, forgiven
+    Refund.objects.filter(pk=refund.pk).update(points_clawed_back=clawed, points_forgiven=forgiven)
+    base_left = math.floor(txn.base_points * (txn.total - refunded) / txn.total) if txn.total else 0
+    Transaction.objects.filter(pk=txn.pk).update(
+        refunded_amount=refunded, points_clawed_back=txn.points_clawed_back + clawed,
+        points_forgiven=txn.points_forgiven + forgiven, qualifying_points=base_left,
+    )  # fmt: skip
+    refund.account = account
+    return refund, True

@@ -1,0 +1,115 @@
+"""Points as payment: hold, then capture (partially or fully) or void. Every step is a ledger entry."""
+
+import datetime as dt
+
+from django.db import IntegrityError, transaction
+
+from loyalty.earning.services import IdempotencyConflict
+from loyalty.errors import BusinessRule, InvalidRequest, MemberInactive
+from loyalty.holds.models import Hold
+from loyalty.ledger.models import Account
+from loyalty.ledger.services import Cause, account_capture, account_hold, account_lock, account_release
+from loyalty.program.selectors import program_get
+from loyalty.shops.models import Shop
+from members.models import Member
+from members.public_ids import public_id_new
+
+
+class HoldNotActive(BusinessRule):
+    code = "hold_not_active"
+    default_message = "The hold is no longer held."
+
+
+def _cause(hold: Hold, shop: Shop, description: str) -> Cause:
+    return Cause(shop=shop, reference=f"hold:{hold.public_id}", actor=f"shop:{shop.code}", description=description)
+
+
+def hold_create(
+    *, shop: Shop, member: Member, points: int, external_id: str, fingerprint: str, now: dt.datetime
+) -> tuple[Hold, bool]:
+    """Move `points` from the member's available balance to held; `(hold, created)`.
+
+    Idempotent on (shop, external_id). Raises InsufficientPoints, MemberInactive, IdempotencyConflict."""
+    try:
+        return _hold_create(
+            shop=shop, member=member, points=points, external_id=external_id, fingerprint=fingerprint, now=now
+        )
+    except IntegrityError:
+        existing = Hold.objects.filter(shop=shop, external_id=external_id).first()
+        if existing is None:
+            raise
+        return _replayed(existing, fingerprint), False
+
+
+def _replayed(existing: Hold, fingerprint: str) -> Hold:
+    if existing.request_hash != fingerprint:
+        raise IdempotencyConflict("A different hold was already made with this external_id.", param="external_id")
+    return existing
+
+
+@transaction.atomic
+def _hold_create(
+    *, shop: Shop, member: Member, points: int, external_id: str, fingerprint: str, now: dt.datetime
+) -> tuple[Hold, bool]:
+    program = program_get()
+    account = account_lock(member_id=member.pk)
+    existing = Hold.objects.filter(shop=shop, external_id=external_id).first()
+    if existing is not None:
+        return _replayed(existing, fingerprint), False
+    if member.status != Member.Status.ACTIVE:
+        raise MemberInactive(param="member")
+    hold = Hold(
+        public_id=public_id_new("hld"), shop=shop, member=member, external_id=external_id,
+        request_hash=fingerprint, points=points, created_at=now,
+        expires_at=now + dt.timedelta(minutes=program.hold_ttl_minutes),
+    )  # fmt: skip
+    hold.entry = account_hold(account, points=points, now=now, cause=_cause(hold, shop, f"hold {external_id}"))
+    hold.save(force_insert=True)
+    hold.account = account
+    return hold, True
+
+
+def _locked_active(hold: Hold, now: dt.datetime) -> tuple[Hold, Account]:
+    account = account_lock(member_id=hold.member_id)
+    hold = Hold.objects.select_related("entry", "shop").get(pk=hold.pk)
+    if hold.status != Hold.Status.HELD:
+        raise HoldNotActive(f"The hold is {hold.status}.", param="hold")
+    if hold.expires_at <= now:
+        raise HoldNotActive("The hold has expired; its points go back to the member.", param="hold")
+    return hold, account
+
+
+@transaction.atomic
+def hold_capture(*, hold: Hold, points: int | None, now: dt.datetime) -> Hold:
+    """Spend `points` (all when None) of an active hold and give the rest back.
+
+    Raises HoldNotActive, InvalidRequest(invalid_points) for more than is held."""
+    hold, account = _locked_active(hold, now)
+    points = hold.points if points is None else points
+    if not 1 <= points <= hold.points:
+        raise InvalidRequest(f"A capture takes 1 to {hold.points} points.", code="invalid_points", param="points")
+    account_capture(account, points=points, now=now, cause=_cause(hold, hold.shop, f"capture of {hold.external_id}"))
+    if points < hold.points:
+        account_release(
+            account, hold_entry=hold.entry, points=hold.points - points, now=now,
+            cause=_cause(hold, hold.shop, f"rest of {hold.external_id} released on capture"),
+        )  # fmt: skip
+    return _resolve(hold, account, Hold.Status.CAPTURED, now, captured_points=points)
+
+
+@transaction.atomic
+def hold_void(*, hold: Hold, now: dt.datetime) -> Hold:
+    """Give all of an active hold back to available. Raises HoldNotActive."""
+    hold, account = _locked_active(hold, now)
+    account_release(
+        account, hold_entry=hold.entry, points=hold.points, now=now,
+        cause=_cause(hold, hold.shop, f"void of {hold.external_id}"),
+    )  # fmt: skip
+    return _resolve(hold, account, Hold.Status.VOIDED, now)
+
+
+def _resolve(hold: Hold, account: Account, status: str, now: dt.datetime, captured_points: int = 0) -> Hold:
+    Hold.objects.filter(pk=hold.pk).update(status=status, captured_points=captured_points, resolved_at=now)
+    hold.status, hold.captured_points, hold.resolved_at = status, captured_points, now
+    hold.account = account
+    return hold

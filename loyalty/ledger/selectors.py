@@ -1,0 +1,51 @@
+"""Reads of the ledger for the API, the admin and the portal."""
+
+import datetime as dt
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import Min, Sum
+
+from loyalty.ledger.models import Account, PointLot
+from members.models import Member
+
+
+@dataclass(frozen=True)
+class Balance:
+    available: int = 0
+    pending: int = 0
+    held: int = 0
+
+    def as_dict(self) -> dict:
+        return {"available": self.available, "pending": self.pending, "held": self.held}
+
+
+@dataclass(frozen=True)
+class NextExpiry:
+    points: int
+    expires_at: dt.datetime
+
+
+def balance_of(account: Account | None) -> Balance:
+    if account is None:
+        return Balance()
+    return Balance(available=account.available, pending=account.pending, held=account.held)
+
+
+def account_of(member: Member) -> Account | None:
+    return Account.objects.filter(member=member).first()
+
+
+def next_expiry_of(account: Account | None) -> NextExpiry | None:
+    """The soonest-expiring points: all that expire on the same local day as the first lot to go."""
+    if account is None or account.available <= 0:
+        return None
+    lots = PointLot.objects.filter(account=account, pending=False, remaining__gt=0, expires_at__isnull=False)
+    soonest = lots.aggregate(at=Min("expires_at"))["at"]
+    if soonest is None:
+        return None
+    local = soonest.astimezone(ZoneInfo(settings.TIME_ZONE))
+    day_end = dt.datetime.combine(local.date() + dt.timedelta(days=1), dt.time(), tzinfo=local.tzinfo)
+    points = lots.filter(expires_at__lt=day_end).aggregate(points=Sum("remaining"))["points"]
+    return NextExpiry(points=points, expires_at=soonest)
