@@ -1,11 +1,16 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
+from loyalty.earning.models import Campaign, Transaction
+from loyalty.holds.models import Hold
 from loyalty.ledger.models import Account, LedgerEntry
 from loyalty.program.models import Program
 from loyalty.program.selectors import settings_cache_clear
-from loyalty.shops.models import Shop
+from loyalty.shops.models import ApiKey, Shop
+from loyalty.shops.services import api_key_create, api_key_revoke
 
 
 @admin.register(Program)
@@ -86,3 +91,98 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
     search_fields = ["=public_id", "=account__member__card_number", "reference"]
     show_full_result_count = False
     date_hierarchy = "created_at"
+
+
+class ApiKeyAddForm(forms.ModelForm):
+    scopes = forms.MultipleChoiceField(
+        choices=[(scope, scope) for scope in ApiKey.SCOPES],
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="None ticked means all scopes.",
+    )
+
+    class Meta:
+        model = ApiKey
+        fields = ["shop", "name", "scopes"]
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    """Creating a key shows it once; afterwards only its prefix is known. Revoking is one action."""
+
+    list_display = ["prefix", "shop", "name", "scope_list", "created_at", "last_used_at", "revoked_at"]
+    list_filter = ["shop", ("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["prefix", "name", "shop__code"]
+    readonly_fields = ["prefix", "shop", "scopes", "created_at", "last_used_at", "revoked_at"]
+    fields = ["prefix", "shop", "name", "scopes", "created_at", "last_used_at", "revoked_at"]
+    actions = ["revoke"]
+
+    @admin.display(description="scopes")
+    def scope_list(self, key: ApiKey) -> str:
+        return ", ".join(key.scopes)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = ApiKeyAddForm
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        return ["shop", "name", "scopes"] if obj is None else self.fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else self.readonly_fields
+
+    def save_model(self, request, obj: ApiKey, form, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        key, raw_key = api_key_create(
+            shop=form.cleaned_data["shop"], scopes=form.cleaned_data["scopes"], name=form.cleaned_data["name"]
+        )
+        obj.pk = key.pk
+        self.message_user(
+            request,
+            format_html("API key created. Copy it now, it is not shown again: <code>{}</code>", raw_key),
+            messages.WARNING,
+        )
+
+    @admin.action(description="Revoke selected API keys")
+    def revoke(self, request, queryset) -> None:
+        now = timezone.now()
+        for key in queryset.filter(revoked_at__isnull=True):
+            api_key_revoke(key=key, now=now)
+        self.message_user(request, "Revoked; requests with those keys now get 401.", messages.SUCCESS)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Campaign)
+class CampaignAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "kind", "multiplier", "points", "starts_at", "ends_at", "active"]
+    list_filter = ["kind", "active"]
+    search_fields = ["code", "name"]
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        settings_cache_clear()
+
+
+@admin.register(Transaction)
+class TransactionAdmin(ReadOnlyAdmin):
+    list_display = ["public_id", "shop", "external_id", "member", "total", "currency", "points", "refunded_amount",
+                    "occurred_at"]  # fmt: skip
+    list_filter = ["shop", "points_status"]
+    list_select_related = ["shop", "member"]
+    search_fields = ["=public_id", "=external_id", "=member__card_number"]
+    show_full_result_count = False
+    date_hierarchy = "occurred_at"
+
+
+@admin.register(Hold)
+class HoldAdmin(ReadOnlyAdmin):
+    list_display = ["public_id", "shop", "external_id", "member", "points", "captured_points", "status", "expires_at"]
+    list_filter = ["status", "shop"]
+    list_select_related = ["shop", "member"]
+    search_fields = ["=public_id", "=external_id", "=member__card_number"]
+    show_full_result_count = False

@@ -8,6 +8,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from loyalty.earning.models import Campaign
 from loyalty.program.models import Program
 from loyalty.shops.models import Shop
 
@@ -185,3 +186,48 @@ def test_a_missing_file_is_refused(db, tmp_path):
 def test_the_demo_program_loads(db):
     load(REPO / "demo" / "program.json")
     assert Program.objects.get().name and Shop.objects.filter(code="demo-shop").exists()
+
+
+CAMPAIGNS = [
+    {"code": "BOOKS2X", "name": "Double points on books", "kind": "multiplier", "multiplier": "2",
+     "categories": ["books"], "starts_at": None, "ends_at": None},
+    {"code": "BIG-BASKET", "name": "Big basket", "kind": "fixed_bonus", "points": 50, "min_total": "100.00",
+     "shops": ["shop-a"], "starts_at": "2026-01-01T00:00:00+00:00", "ends_at": "2026-02-01T00:00:00+00:00"},
+]  # fmt: skip
+
+
+def test_campaigns_load_with_their_filters_and_reload_unchanged(db, tmp_path):
+    path = write(tmp_path, {"shops": [{"code": "shop-a", "name": "A"}], "campaigns": CAMPAIGNS})
+
+    load(path)
+    output = load(path)
+
+    books, basket = Campaign.objects.order_by("code").reverse()
+    assert (books.code, books.kind, books.multiplier, books.categories) == (
+        "BOOKS2X",
+        "multiplier",
+        Decimal(2),
+        ["books"],
+    )
+    assert (basket.points, basket.min_total, basket.shops) == (50, Decimal("100.00"), ["shop-a"])
+    assert basket.starts_at.isoformat() == "2026-01-01T00:00:00+00:00"
+    assert "campaigns: 0 created, 0 updated, 2 unchanged" in output
+
+
+@pytest.mark.parametrize(
+    ("campaign", "message"),
+    [
+        ({"kind": "multiplier"}, "campaigns[0].multiplier: required by a multiplier campaign"),
+        ({"kind": "fixed_bonus"}, "campaigns[0].points: required by a fixed_bonus campaign"),
+        ({"kind": "multiplier", "multiplier": "2", "points": 5}, "campaigns[0].points: not used"),
+        ({"kind": "multiplier", "multiplier": "2", "shops": ["nowhere"]}, "campaigns[0].shops: unknown shop(s)"),
+        ({"kind": "fixed_bonus", "points": 5, "starts_at": "2026-02-01T00:00:00Z", "ends_at": "2026-01-01T00:00:00Z"},
+         "campaigns[0].ends_at: must be after starts_at"),
+        ({"kind": "raffle"}, "campaigns[0].kind:"),
+    ],
+)  # fmt: skip
+def test_bad_campaigns_are_refused_with_their_path(db, tmp_path, campaign, message):
+    document = {"program": PROGRAM, "campaigns": [{"code": "C", "name": "C", **campaign}]}
+
+    assert message in load_refused(write(tmp_path, document))
+    assert not Campaign.objects.exists() and not Program.objects.exists()
