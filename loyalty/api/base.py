@@ -1,7 +1,6 @@
 """What every shop-facing endpoint shares: bearer API keys, scopes, per-key throttling, a JSON parser
 that never makes floats, cursor pagination, and the `ShopApi` base view."""
 
-from django.db import transaction
 from django.utils import timezone
 from rest_framework import exceptions, serializers
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
@@ -12,6 +11,7 @@ from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from loyalty.api.parsers import ExactJSONParser
+from loyalty.db import request_transaction
 from loyalty.shops.models import ApiKey
 from loyalty.shops.services import api_key_authenticate
 
@@ -115,7 +115,7 @@ class ShopApi(APIView):
         the exception handler marks it for rollback and nothing stays written."""
         if request.method in {"GET", "HEAD", "OPTIONS"}:
             return super().dispatch(request, *args, **kwargs)
-        with transaction.atomic():
+        with request_transaction():
             return super().dispatch(request, *args, **kwargs)
 
     @staticmethod

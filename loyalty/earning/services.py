@@ -11,6 +11,7 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 
 from loyalty.calendar import months_add, year_end_after
+from loyalty.db import in_request_transaction, service_atomic
 from loyalty.earning.models import Campaign, Refund, Transaction
 from loyalty.earning.rules import Earning, Line, Purchase, earning_calculate
 from loyalty.errors import BusinessRule, Conflict, InvalidRequest, MemberInactive, UnsupportedCurrency
@@ -176,9 +177,15 @@ def transaction_create(
             shop=shop, member=member, external_id=external_id, currency=currency, total=total,
             occurred_at=occurred_at, lines=lines, fingerprint=fingerprint, now=now,
         )  # fmt: skip
-    except IntegrityError:
-        # A transaction with this external_id exists (the unique constraint, not a prior read, decides, so
-        # a retry racing the original cannot credit twice): replay it, or refuse a different body.
+    except IntegrityError as exc:
+        # Another request with this external_id, for another member, committed first (one for the same
+        # member is found under the account lock). The unique constraint decides, so nothing credits twice.
+        if "external_id" not in str(exc):
+            raise
+        if in_request_transaction():  # the request's transaction is spoilt: refuse, it rolls back
+            raise IdempotencyConflict(
+                "A different transaction was already recorded with this external_id.", param="external_id"
+            ) from exc
         existing = Transaction.objects.filter(shop=shop, external_id=external_id).first()
         if existing is None:
             raise
@@ -193,7 +200,7 @@ def _replayed(existing: Transaction, fingerprint: str) -> Transaction:
     return existing
 
 
-@transaction.atomic
+@service_atomic
 def _transaction_create(
     *, shop: Shop, member: "Member | MemberRef", external_id: str, currency: str, total: Decimal,
     occurred_at: dt.datetime | None, lines: Sequence[Line] | None, fingerprint: str, now: dt.datetime,
@@ -201,6 +208,9 @@ def _transaction_create(
     program = program_get()
     account = _account_of(member)
     member = account.member
+    existing = Transaction.objects.filter(shop=shop, external_id=external_id).first()
+    if existing is not None:  # a retry: the account lock made it wait for the original to commit
+        return _replayed(existing, fingerprint), False
     _currency(program, currency)
     occurred_at = _when(program, occurred_at, now)
     stored_lines = [line_as_json(line) for line in lines or ()]
