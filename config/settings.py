@@ -8,6 +8,7 @@ CELERY_BROKER_URL, SECRET_KEY, ALLOWED_HOSTS and leaves DEBUG off.
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("LOYALTY_VAR_DIR", default=str(BASE_DIR / "var")))
@@ -32,6 +33,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_celery_beat",
     "members",
     "loyalty",
     "rewards",
@@ -176,8 +178,15 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=None)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Beat's schedule; django-celery-beat copies it into the database at start, where staff can change it in
+# the admin (Periodic tasks). Times are UTC.
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE: dict = {
-    "purge-idempotency-keys": {"task": "loyalty.tasks.purge_idempotency_keys", "schedule": 60 * 60},
+    "expire-points": {"task": "loyalty.tasks.expire_points", "schedule": crontab(minute=5)},
+    "activate-pending-points": {"task": "loyalty.tasks.activate_pending_points", "schedule": crontab(minute="*/10")},
+    "release-expired-holds": {"task": "loyalty.tasks.release_expired_holds", "schedule": 60.0},
+    "recalculate-tiers": {"task": "loyalty.tasks.recalculate_tiers", "schedule": crontab(hour=2, minute=30)},
+    "purge-idempotency-keys": {"task": "loyalty.tasks.purge_idempotency_keys", "schedule": crontab(minute=45)},
 }
 
 LOGGING = {

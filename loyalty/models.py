@@ -6,6 +6,7 @@ from loyalty.holds.models import Hold
 from loyalty.ledger.models import Account, LedgerEntry, LotAllocation, PointLot
 from loyalty.program.models import Program
 from loyalty.shops.models import ApiKey, Shop
+from loyalty.tiers.models import Tier, TierChange
 
 __all__ = [
     "Account",
@@ -19,5 +20,7 @@ __all__ = [
     "Program",
     "Refund",
     "Shop",
+    "Tier",
+    "TierChange",
     "Transaction",
 ]

@@ -1,12 +1,39 @@
-"""Celery tasks: each fetches what it needs and calls one service (DESIGN.md, Jobs)."""
+"""Celery tasks: each calls one job and returns its summary (DESIGN.md, Jobs).
+
+Tasks are acknowledged late and re-queued if the worker dies; every job is idempotent and works in
+chunks that commit one by one, so a redelivered task finishes the run without doing anything twice.
+"""
 
 from celery import shared_task
 from django.utils import timezone
 
-from loyalty.api.idempotency import idempotency_keys_purge
+from loyalty.jobs.registry import JOBS
 
 
-@shared_task(acks_late=True)
+def _run(name: str) -> str:
+    return JOBS[name](now=timezone.now()).summary()
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def expire_points() -> str:
+    return _run("expire_points")
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def activate_pending_points() -> str:
+    return _run("activate_pending_points")
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def release_expired_holds() -> str:
+    return _run("release_expired_holds")
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def recalculate_tiers() -> str:
+    return _run("recalculate_tiers")
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
 def purge_idempotency_keys() -> str:
-    deleted = idempotency_keys_purge(now=timezone.now())
-    return f"purge_idempotency_keys: {deleted} stored responses older than the retention period deleted"
+    return _run("purge_idempotency_keys")

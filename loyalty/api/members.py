@@ -11,6 +11,8 @@ from loyalty.api.idempotency import idempotent
 from loyalty.api.schema import errors, page_of
 from loyalty.ledger.models import LedgerEntry
 from loyalty.ledger.selectors import account_of, balance_of, next_expiry_of
+from loyalty.program.selectors import program_get
+from loyalty.tiers.services import tier_by_id
 from members.models import Member
 from members.selectors import member_get, member_lookup
 from members.services import member_enroll
@@ -53,15 +55,27 @@ class MemberOut(serializers.Serializer):
     status = serializers.ChoiceField(choices=Member.Status.values)
     enrolled_at = serializers.DateTimeField()
     referral_code = serializers.CharField()
-    tier = TierOut(allow_null=True, help_text="null until the program has tiers")
+    tier = TierOut(allow_null=True, help_text="null while the member has reached no tier")
     balance = BalanceOut()
     next_expiry = NextExpiryOut(allow_null=True)
     subscription = SubscriptionSummaryOut(allow_null=True)
 
 
+def tier_out(account) -> dict | None:
+    tier = tier_by_id(account.tier_id) if account is not None else None
+    if tier is None:
+        return None
+    return {
+        "code": tier.code,
+        "name": tier.name,
+        "multiplier": tier.multiplier,
+        "valid_until": account.tier_valid_until,
+    }
+
+
 def member_out(member: Member) -> dict:
     account = account_of(member)
-    expiry = next_expiry_of(account)
+    expiry = next_expiry_of(account, program=program_get())
     return MemberOut(
         {
             **{
@@ -80,7 +94,7 @@ def member_out(member: Member) -> dict:
                     "referral_code",
                 )
             },  # fmt: skip
-            "tier": None,
+            "tier": tier_out(account),
             "balance": balance_of(account).as_dict(),
             "next_expiry": {"points": expiry.points, "expires_at": expiry.expires_at} if expiry else None,
             "subscription": None,

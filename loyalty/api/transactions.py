@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from loyalty.api.base import ShopApi
 from loyalty.api.fields import CurrencyField, MoneyField, money_out, money_places_check
 from loyalty.api.idempotency import idempotent
-from loyalty.api.members import BalanceOut, TierOut, filtered
+from loyalty.api.members import BalanceOut, TierOut, filtered, tier_out
 from loyalty.api.schema import errors, page_of
 from loyalty.earning.models import Refund, Transaction
 from loyalty.earning.rules import Line
@@ -114,7 +114,7 @@ def transaction_out(txn: Transaction, account=None) -> dict:
             "points_status": txn.points_status, "available_at": txn.available_at,
             "refunded_amount": money_out(txn.refunded_amount, txn.currency),
             "points_clawed_back": txn.points_clawed_back, "points_forgiven": txn.points_forgiven,
-            "balance": balance_of(account).as_dict(), "tier": None,
+            "balance": balance_of(account).as_dict(), "tier": tier_out(account),
         }
     ).data  # fmt: skip
 

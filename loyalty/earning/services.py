@@ -24,11 +24,17 @@ from loyalty.ledger.services import (
     account_lock,
     account_lock_for,
     account_pending_cancel,
+    account_save,
     member_id_of,
 )
 from loyalty.program.models import Program
 from loyalty.program.selectors import program_get, settings_cached
 from loyalty.shops.models import Shop
+from loyalty.tiers.services import (
+    account_tier_after_purchase,
+    qualifying_points,
+    tier_change_record,
+)
 from members.models import Member
 from members.public_ids import public_id_new
 
@@ -230,6 +236,9 @@ def _transaction_create(
         points_status=Transaction.PointsStatus.PENDING if pending else Transaction.PointsStatus.AVAILABLE,
         available_at=available_at if pending else now, created_at=now, lines=stored_lines,
     )  # fmt: skip
+    account.last_purchase_at = max(account.last_purchase_at or occurred_at, occurred_at)
+    qualifying = qualifying_points(member_id=member.pk, program=program, now=now)
+    tier_move = account_tier_after_purchase(account, qualifying=qualifying, program=program, now=now)
     if earning.points:
         expires_at = lot_expires_at(program, occurred_at)
         if expires_at is not None and expires_at <= available_at:
@@ -242,6 +251,10 @@ def _transaction_create(
             cause=Cause(shop=shop, transaction_id=txn.pk, reference=f"transaction:{txn.public_id}",
                         actor=f"shop:{shop.code}", description=f"purchase {external_id}"),
         )  # fmt: skip
+    else:
+        account_save(account)
+    if tier_move is not None:
+        tier_change_record(account, tier_move, qualifying=qualifying, now=now)
     txn.account = account  # the balance after this purchase, for the response
     return txn, True
 

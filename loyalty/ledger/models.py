@@ -11,9 +11,16 @@ class Account(models.Model):
     available = models.BigIntegerField(default=0)
     pending = models.BigIntegerField(default=0)
     held = models.BigIntegerField(default=0)
+    tier = models.ForeignKey("loyalty.Tier", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    tier_valid_until = models.DateTimeField(null=True, blank=True)
+    last_purchase_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        indexes = [
+            models.Index(fields=["tier_valid_until"], name="account_tier_valid_until"),
+            models.Index(fields=["last_purchase_at"], name="account_last_purchase"),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(pending__gte=0), name="account_pending_not_negative"),
             models.CheckConstraint(condition=Q(held__gte=0), name="account_held_not_negative"),

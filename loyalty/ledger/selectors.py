@@ -7,7 +7,9 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db.models import Min, Sum
 
+from loyalty.calendar import months_add
 from loyalty.ledger.models import Account, PointLot
+from loyalty.program.models import Program
 from members.models import Member
 
 
@@ -37,10 +39,17 @@ def account_of(member: Member) -> Account | None:
     return Account.objects.filter(member=member).first()
 
 
-def next_expiry_of(account: Account | None) -> NextExpiry | None:
-    """The soonest-expiring points: all that expire on the same local day as the first lot to go."""
+def next_expiry_of(account: Account | None, *, program: Program) -> NextExpiry | None:
+    """The soonest-expiring points: all that expire on the same local day as the first lot to go; under
+    the inactivity policy, everything available, N months after the last purchase."""
     if account is None or account.available <= 0:
         return None
+    if program.expiry_policy == Program.ExpiryPolicy.INACTIVITY:
+        if account.last_purchase_at is None:
+            return None
+        return NextExpiry(
+            points=account.available, expires_at=months_add(account.last_purchase_at, program.expiry_months)
+        )
     lots = PointLot.objects.filter(account=account, pending=False, remaining__gt=0, expires_at__isnull=False)
     soonest = lots.aggregate(at=Min("expires_at"))["at"]
     if soonest is None:

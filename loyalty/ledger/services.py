@@ -137,10 +137,11 @@ def _entry_new(
 
 
 def account_save(account: Account) -> None:
-    """Write the locked account's balances back (one UPDATE)."""
+    """Write the locked account's balances, tier and activity back (one UPDATE)."""
     Account.objects.filter(pk=account.pk).update(
-        available=account.available, pending=account.pending, held=account.held
-    )
+        available=account.available, pending=account.pending, held=account.held, tier_id=account.tier_id,
+        tier_valid_until=account.tier_valid_until, last_purchase_at=account.last_purchase_at,
+    )  # fmt: skip
 
 
 def lots_draw_plan(*, account_id: int, points: int) -> list[Draw]:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import yaml
 from django.db import transaction
+from django.db.models import F
 from rest_framework import serializers
 
 from loyalty.earning.models import Campaign
@@ -22,6 +23,7 @@ from loyalty.money import CURRENCY_MINOR_UNITS
 from loyalty.program.models import Program
 from loyalty.program.selectors import settings_cache_clear
 from loyalty.shops.models import Shop
+from loyalty.tiers.models import Tier
 
 
 class ProgramFileError(Exception):
@@ -167,6 +169,35 @@ def coded_list(child: type[serializers.Serializer]) -> Callable[[], serializers.
     return lambda: CodedListSerializer(child=child(), max_length=10_000)
 
 
+class TierIn(StrictSerializer):
+    code = serializers.SlugField(max_length=64)
+    name = serializers.CharField(max_length=100)
+    threshold = serializers.IntegerField(min_value=0, max_value=10**12)
+    multiplier = serializers.DecimalField(max_digits=8, decimal_places=4, min_value=Decimal("0.0001"))
+    rank = serializers.IntegerField(min_value=0, max_value=1000, required=False)
+    benefits = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class TierListSerializer(CodedListSerializer):
+    """Each threshold once; ranks default to the order of thresholds."""
+
+    def validate(self, attrs: list) -> list:
+        attrs = super().validate(attrs)
+        errors: list[dict] = []
+        seen: set[int] = set()
+        for item in attrs:
+            errors.append({"threshold": ["two tiers have this threshold"]} if item["threshold"] in seen else {})
+            seen.add(item["threshold"])
+        if any(errors):
+            raise serializers.ValidationError(errors)
+        by_threshold = sorted(attrs, key=lambda item: item["threshold"])
+        for position, item in enumerate(by_threshold):
+            item.setdefault("rank", position)
+        if len({item["rank"] for item in attrs}) != len(attrs):
+            raise serializers.ValidationError([{"rank": ["ranks must differ"]} for _ in attrs][:1])
+        return attrs
+
+
 # --- applying ---------------------------------------------------------------------------------------
 
 
@@ -201,6 +232,26 @@ def _program_apply(data: dict, report: SectionReport) -> None:
         save_if_changed(Program(pk=Program.SINGLETON_PK), values, report)
     else:
         save_if_changed(program, values, report)
+
+
+def _tiers_apply(data: list[dict], report: SectionReport) -> None:
+    existing = Tier.objects.select_for_update().in_bulk(field_name="code")
+    wanted = {item["code"]: item for item in data}
+    if any(existing[code].rank != item["rank"] for code, item in wanted.items() if code in existing):
+        # Ranks are unique: move every tier out of the way before giving the new ranks.
+        Tier.objects.update(rank=F("rank") + RANK_SHIFT)
+        for tier in existing.values():
+            tier.rank += RANK_SHIFT
+    clashing = [t for t in existing.values() if t.code not in wanted and t.rank in {i["rank"] for i in data}]
+    if clashing:
+        raise ProgramFileError(
+            [("tiers", f"rank {clashing[0].rank} is held by tier {clashing[0].code}, not in the file")]
+        )
+    for item in data:
+        save_if_changed(existing.get(item["code"]) or Tier(), item, report)
+
+
+RANK_SHIFT = 10_000
 
 
 def _shops_apply(data: list[dict], report: SectionReport) -> None:
@@ -253,6 +304,7 @@ def _campaigns_apply(data: list[dict], report: SectionReport) -> None:
 
 SECTIONS: list[Section] = [
     Section("program", ProgramIn, _program_apply),
+    Section("tiers", lambda: TierListSerializer(child=TierIn(), max_length=100), _tiers_apply),
     Section("shops", coded_list(ShopIn), _shops_apply),
     Section("campaigns", coded_list(CampaignIn), _campaigns_apply),
 ]

@@ -1,0 +1,82 @@
+"""`expire_points`: what is left of lots past their expiry leaves the balance, one entry per member per run.
+
+Policies (API.md): `rolling` and `end_of_year` stamp each lot with its expiry when it is earned, so due
+lots are those with `expires_at <= now`; `inactivity` expires every lot of a member whose last purchase
+is N months old (a member who never purchased: lots older than that); `never` expires nothing.
+"""
+
+import datetime as dt
+from collections import defaultdict
+
+from django.db.models import Q
+
+from loyalty.calendar import months_add
+from loyalty.jobs.runner import JobRun, account_ids_after, accounts_update, entries_insert, job_entry, run_chunks
+from loyalty.ledger.models import Account, LedgerEntry, LotAllocation, PointLot
+from loyalty.program.models import Program
+from loyalty.program.selectors import program_get
+
+ACTOR = "job:expire_points"
+
+
+def _due_lots(program: Program, now: dt.datetime) -> Q | None:
+    live = Q(remaining__gt=0, pending=False)
+    if program.expiry_policy in (Program.ExpiryPolicy.ROLLING, Program.ExpiryPolicy.END_OF_YEAR):
+        return live & Q(expires_at__lte=now)
+    if program.expiry_policy == Program.ExpiryPolicy.INACTIVITY:
+        cutoff = months_add(now, -program.expiry_months)
+        return live & (
+            Q(expires_at__lte=now)
+            | Q(account__last_purchase_at__lte=cutoff)
+            | Q(account__last_purchase_at__isnull=True, created_at__lte=cutoff)
+        )
+    return None
+
+
+def expire_points(*, now: dt.datetime, chunk_size: int = 1000) -> JobRun:
+    """Expire every due lot's remainder. Rerunning changes nothing."""
+    run = JobRun("expire_points")
+    due = _due_lots(program_get(), now)
+    if due is None:
+        return run
+
+    def candidates(after: int):
+        return account_ids_after(PointLot.objects.filter(due), after, limit=chunk_size)
+
+    def work(accounts: list[Account]) -> None:
+        by_id = {account.pk: account for account in accounts}
+        lots = list(
+            PointLot.objects.filter(due, account_id__in=by_id)
+            .order_by("account_id", "id")
+            .values_list("id", "account_id", "remaining")
+        )
+        if not lots:
+            return
+        per_account: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        for lot_id, account_id, remaining in lots:
+            per_account[account_id].append((lot_id, remaining))
+        entries = entries_insert(
+            [
+                job_entry(
+                    by_id[account_id],
+                    kind=LedgerEntry.Kind.EXPIRE,
+                    points=-sum(r for _, r in drawn),
+                    now=now,
+                    actor=ACTOR,
+                    description=f"{sum(r for _, r in drawn)} points expired",
+                )  # fmt: skip
+                for account_id, drawn in per_account.items()
+            ]
+        )
+        LotAllocation.objects.bulk_create(
+            [
+                LotAllocation(entry_id=entry.pk, lot_id=lot_id, points=remaining)
+                for entry in entries
+                for lot_id, remaining in per_account[entry.account_id]
+            ]
+        )
+        PointLot.objects.filter(pk__in=[lot_id for lot_id, _, _ in lots]).update(remaining=0)
+        accounts_update([by_id[account_id] for account_id in per_account], ["available"])
+        run.add(points_expired=sum(remaining for _, _, remaining in lots), members=len(per_account), lots=len(lots))
+
+    return run_chunks(run, candidates=candidates, work=work, chunk_size=chunk_size)

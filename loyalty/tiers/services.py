@@ -1,0 +1,80 @@
+"""Tiers: which a member holds, upgrades at checkout, and the validity that protects them from downgrade.
+
+Qualifying points are the base points of purchases in the last `tier_window_days`, net of refunds
+(`Transaction.qualifying_points`). A member is upgraded inside the purchase that lifts them (the purchase
+itself earns at the old tier); re-qualifying for the tier they hold extends its validity to a full window
+from now. Downgrades happen only in `recalculate_tiers`, once the validity has passed.
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import Sum
+
+from loyalty.earning.models import Transaction
+from loyalty.ledger.models import Account
+from loyalty.program.models import Program
+from loyalty.program.selectors import settings_cached
+from loyalty.tiers.models import Tier, TierChange
+
+
+@settings_cached
+def tiers_all() -> list[Tier]:
+    """Every tier, lowest rank first (cached with the program's settings)."""
+    return list(Tier.objects.order_by("rank"))
+
+
+def tier_by_id(tier_id: int | None) -> Tier | None:
+    return next((tier for tier in tiers_all() if tier.pk == tier_id), None) if tier_id else None
+
+
+def tier_for(points: int, tiers: list[Tier] | None = None) -> Tier | None:
+    """The highest tier `points` qualify for, or None when no tier's threshold is reached."""
+    reached = [tier for tier in (tiers_all() if tiers is None else tiers) if tier.threshold <= points]
+    return max(reached, key=lambda tier: tier.rank, default=None)
+
+
+def window_start(program: Program, now: dt.datetime) -> dt.datetime:
+    return now - dt.timedelta(days=program.tier_window_days)
+
+
+def qualifying_points(*, member_id: int, program: Program, now: dt.datetime) -> int:
+    """Base points of the member's purchases in the window, net of refunds (one query)."""
+    rows = Transaction.objects.filter(member_id=member_id, occurred_at__gt=window_start(program, now))
+    return rows.aggregate(points=Sum("qualifying_points"))["points"] or 0
+
+
+def rank_of(tier: Tier | None) -> int:
+    return -1 if tier is None else tier.rank
+
+
+@dataclass(frozen=True)
+class TierMove:
+    from_tier: Tier | None
+    to_tier: Tier | None
+    reason: str
+
+
+def account_tier_after_purchase(
+    account: Account, *, qualifying: int, program: Program, now: dt.datetime
+) -> TierMove | None:
+    """Upgrade the locked account in memory if `qualifying` reaches a higher tier, or extend the validity
+    of the tier it holds when it re-qualifies. Never downgrades. The caller saves the account."""
+    if not tiers_all():
+        return None
+    current = tier_by_id(account.tier_id)
+    best = tier_for(qualifying)
+    valid_until = now + dt.timedelta(days=program.tier_window_days)
+    if rank_of(best) > rank_of(current):
+        account.tier, account.tier_valid_until = best, valid_until
+        return TierMove(current, best, TierChange.Reason.UPGRADE)
+    if current is not None and qualifying >= current.threshold:
+        account.tier_valid_until = max(account.tier_valid_until or valid_until, valid_until)
+    return None
+
+
+def tier_change_record(account: Account, move: TierMove, *, qualifying: int, now: dt.datetime) -> TierChange:
+    return TierChange.objects.create(
+        account=account, from_tier=move.from_tier, to_tier=move.to_tier, reason=move.reason,
+        qualifying_points=qualifying, valid_until=account.tier_valid_until, created_at=now,
+    )  # fmt: skip
