@@ -11,6 +11,7 @@ from loyalty.program.models import Program
 from loyalty.program.selectors import settings_cache_clear
 from loyalty.shops.models import ApiKey, Shop
 from loyalty.shops.services import api_key_create, api_key_revoke
+from loyalty.tiers.models import Tier, TierChange
 
 
 @admin.register(Program)
@@ -63,8 +64,9 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(Account)
 class AccountAdmin(ReadOnlyAdmin):
-    list_display = ["member", "available", "pending", "held", "updated_at", "entries"]
-    list_select_related = ["member"]
+    list_display = ["member", "available", "pending", "held", "tier", "tier_valid_until", "entries"]
+    list_filter = ["tier"]
+    list_select_related = ["member", "tier"]
     search_fields = ["=member__card_number", "member__email", "=member__public_id"]
     show_full_result_count = False
 
@@ -186,3 +188,27 @@ class HoldAdmin(ReadOnlyAdmin):
     list_select_related = ["shop", "member"]
     search_fields = ["=public_id", "=external_id", "=member__card_number"]
     show_full_result_count = False
+
+
+@admin.register(Tier)
+class TierAdmin(admin.ModelAdmin):
+    list_display = ["rank", "code", "name", "threshold", "multiplier"]
+    ordering = ["rank"]
+    search_fields = ["code", "name"]
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        settings_cache_clear()
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(TierChange)
+class TierChangeAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "account", "from_tier", "to_tier", "reason", "qualifying_points", "valid_until"]
+    list_filter = ["reason", "to_tier"]
+    list_select_related = ["account__member", "from_tier", "to_tier"]
+    search_fields = ["=account__member__card_number", "account__member__email"]
+    show_full_result_count = False
+    date_hierarchy = "created_at"

@@ -33,6 +33,13 @@ def test_staff_can_open_every_screen(staff, now):
         f"/admin/loyalty/ledgerentry/?account__id__exact={account.pk}",
         "/admin/loyalty/program/",
         "/admin/loyalty/shop/",
+        "/admin/loyalty/tier/",
+        "/admin/loyalty/tierchange/",
+        "/admin/loyalty/apikey/",
+        "/admin/loyalty/campaign/",
+        "/admin/loyalty/transaction/",
+        "/admin/loyalty/hold/",
+        "/admin/django_celery_beat/periodictask/",
     ]:
         assert get(staff, url).status_code == 200, url
 
