@@ -6,7 +6,7 @@
 import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.db import DatabaseError, InterfaceError, OperationalError
+from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions
 from rest_framework.response import Response
@@ -113,6 +113,11 @@ def error_response(exc: Exception) -> tuple[int, dict, dict]:
         logger.error("database unavailable: %s", exc)
         message = "The service is temporarily unavailable; nothing was written. Retry later."
         return 503, error_body("unavailable", "database_unavailable", message), {"Retry-After": "5"}
+    if isinstance(exc, IntegrityError):
+        # A unique constraint caught a concurrent duplicate that the checks before it could not see.
+        logger.warning("integrity error answered as 409: %s", exc)
+        message = "A concurrent request changed this first; nothing was written. Retry to see the outcome."
+        return 409, error_body("conflict", "concurrent_conflict", message), {}
     if isinstance(exc, exceptions.APIException):
         return exc.status_code, error_body("invalid_request", exc.default_code, exc.detail), {}
     if isinstance(exc, DatabaseError):

@@ -131,7 +131,11 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # Requests per API key (see loyalty.api.base.ApiKeyThrottle); several processes share the count only
     # when CACHE_URL points at a shared cache such as Redis.
-    "DEFAULT_THROTTLE_RATES": {"api_key": env.str("API_RATE_LIMIT", default="6000/min")},
+    "DEFAULT_THROTTLE_RATES": {
+        "api_key": env.str("API_RATE_LIMIT", default="6000/min"),
+        # Voucher look-ups and uses by code: low enough that guessing a 65-bit code is hopeless.
+        "voucher_lookup": env.str("VOUCHER_LOOKUP_RATE_LIMIT", default="60/min"),
+    },
     "COERCE_DECIMAL_TO_STRING": True,
 }
 # How long a process keeps the program's settings and campaigns before reading them again.
@@ -187,6 +191,7 @@ CELERY_BEAT_SCHEDULE: dict = {
     "release-expired-holds": {"task": "loyalty.tasks.release_expired_holds", "schedule": 60.0},
     "recalculate-tiers": {"task": "loyalty.tasks.recalculate_tiers", "schedule": crontab(hour=2, minute=30)},
     "purge-idempotency-keys": {"task": "loyalty.tasks.purge_idempotency_keys", "schedule": crontab(minute=45)},
+    "expire-vouchers": {"task": "rewards.tasks.expire_vouchers", "schedule": crontab(minute=15)},
 }
 
 LOGGING = {

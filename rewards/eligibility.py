@@ -1,0 +1,88 @@
+"""Whether a member may redeem a reward now, and if not, why. The catalogue shows this and redemption
+enforces it, so the list never promises what redemption refuses."""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import Count
+
+from loyalty.benefits import plan_benefits_active
+from loyalty.errors import DomainError, InsufficientPoints, MemberInactive
+from loyalty.ledger.models import Account
+from loyalty.tiers.services import rank_of, tier_by_id
+from members.models import Member
+from rewards import errors
+from rewards.models import Redemption, Reward
+
+
+@dataclass(frozen=True)
+class Eligibility:
+    eligible: bool
+    reason: str | None = None  # the API error code that redemption would answer
+
+    def as_dict(self) -> dict:
+        return {"eligible": self.eligible, "reason": self.reason}
+
+
+def reward_available(reward: Reward, now: dt.datetime) -> bool:
+    return (
+        reward.active
+        and (reward.valid_from is None or reward.valid_from <= now)
+        and (reward.valid_until is None or now < reward.valid_until)
+    )
+
+
+def redeemed_counts(*, member_id: int, reward_ids: list[int]) -> dict[int, int]:
+    """Issued (not cancelled) redemptions per reward for the member: one query."""
+    rows = (
+        Redemption.objects.filter(member_id=member_id, reward_id__in=reward_ids, status=Redemption.Status.ISSUED)
+        .values("reward_id")
+        .annotate(n=Count("id"))
+        .values_list("reward_id", "n")
+    )
+    return dict(rows)
+
+
+def eligibility_of(
+    reward: Reward, *, member: Member, account: Account | None, redeemed: int, subscribed: bool, now: dt.datetime
+) -> Eligibility:
+    """The one rule both the catalogue and `reward_redeem` apply."""
+    refusal = refusal_of(reward, member=member, account=account, redeemed=redeemed, subscribed=subscribed, now=now)
+    return Eligibility(eligible=refusal is None, reason=refusal.code if refusal else None)
+
+
+def refusal_of(
+    reward: Reward, *, member: Member, account: Account | None, redeemed: int, subscribed: bool, now: dt.datetime
+) -> DomainError | None:
+    """The first reason, in this order, that the member may not redeem the reward now; None if they may."""
+    if not reward_available(reward, now):
+        return errors.RewardUnavailable(param="reward")
+    if member.status != Member.Status.ACTIVE:
+        return MemberInactive(param="member")
+    if reward.min_tier_id is not None:
+        tier = tier_by_id(account.tier_id) if account is not None else None
+        if rank_of(tier) < rank_of(tier_by_id(reward.min_tier_id)):
+            return errors.TierRequired(param="reward")
+    if reward.subscribers_only and not subscribed:
+        return errors.SubscriptionRequired(param="reward")
+    if reward.per_member_limit is not None and redeemed >= reward.per_member_limit:
+        return errors.MemberLimitReached(param="reward")
+    if reward.stock_remaining is not None and reward.stock_remaining <= 0:
+        return errors.OutOfStock(param="reward")
+    available = account.available if account is not None else 0
+    if available < reward.points_cost:
+        return InsufficientPoints(available=available, requested=reward.points_cost)
+    return None
+
+
+def catalogue_eligibility(rewards: list[Reward], *, member: Member, now: dt.datetime) -> dict[int, Eligibility]:
+    """Eligibility of every listed reward for one member, in a fixed number of queries."""
+    account = Account.objects.filter(member=member).first()
+    counts = redeemed_counts(member_id=member.pk, reward_ids=[reward.pk for reward in rewards])
+    subscribed = plan_benefits_active(member_id=member.pk, now=now)
+    return {
+        reward.pk: eligibility_of(
+            reward, member=member, account=account, redeemed=counts.get(reward.pk, 0), subscribed=subscribed, now=now
+        )
+        for reward in rewards
+    }

@@ -1,0 +1,148 @@
+"""Redeeming rewards, cancelling redemptions, and using vouchers."""
+
+import datetime as dt
+import secrets
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+
+from loyalty.benefits import plan_benefits_active
+from loyalty.earning.services import IdempotencyConflict
+from loyalty.errors import InvalidState
+from loyalty.ledger.models import LedgerEntry
+from loyalty.ledger.services import Cause, account_debit, account_lock, debit_cancel, member_id_of
+from loyalty.shops.models import Shop
+from members.models import Member
+from members.public_ids import public_id_new
+from rewards import errors
+from rewards.eligibility import redeemed_counts, refusal_of
+from rewards.models import Redemption, Reward, Voucher
+
+# No 0/O, 1/I/L, 5/S, 2/Z, 8/B: codes are read aloud and typed from paper.
+VOUCHER_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
+VOUCHER_LENGTH = 14  # 14 × log2(25) ≈ 65 bits from `secrets`
+
+
+def voucher_code_new() -> str:
+    raw = "".join(secrets.choice(VOUCHER_ALPHABET) for _ in range(VOUCHER_LENGTH))
+    return "-".join(raw[i : i + 4] for i in range(0, len(raw), 4))  # XXXX-XXXX-XXXX-XX
+
+
+def voucher_code_normalise(raw: str) -> str:
+    """What people type: any case, with or without dashes and spaces."""
+    compact = "".join(ch for ch in (raw or "").upper() if ch.isalnum())
+    return "-".join(compact[i : i + 4] for i in range(0, len(compact), 4))
+
+
+def reward_by_code(code: str) -> Reward:
+    reward = Reward.objects.filter(code=code).first() if isinstance(code, str) else None
+    if reward is None:
+        raise errors.RewardNotFound(param="reward")
+    return reward
+
+
+@transaction.atomic
+def reward_redeem(*, member: Member, reward: Reward, shop: Shop | None, now: dt.datetime) -> Redemption:
+    """Spend the member's points on `reward`: eligibility, then stock and points taken together, then a
+    voucher (none for a donation). Raises RewardUnavailable, MemberInactive, TierRequired,
+    SubscriptionRequired, MemberLimitReached, OutOfStock, InsufficientPoints; writes nothing then."""
+    account = account_lock(member_id=member_id_of(member))  # serializes one member's redemptions
+    reward = Reward.objects.get(pk=reward.pk)
+    redeemed = redeemed_counts(member_id=member.pk, reward_ids=[reward.pk]).get(reward.pk, 0)
+    subscribed = reward.subscribers_only and plan_benefits_active(member_id=member.pk, now=now)
+    refusal = refusal_of(reward, member=member, account=account, redeemed=redeemed, subscribed=subscribed, now=now)
+    if refusal is not None:
+        raise refusal
+    if reward.stock_remaining is not None:
+        # The database decides who gets the last one: a conditional decrement, never read-then-write.
+        taken = Reward.objects.filter(pk=reward.pk, stock_remaining__gt=0).update(
+            stock_remaining=F("stock_remaining") - 1
+        )
+        if not taken:
+            raise errors.OutOfStock(param="reward")
+    public_id = public_id_new("red")
+    entry = account_debit(
+        account, points=reward.points_cost, now=now, kind=LedgerEntry.Kind.REDEEM,
+        cause=Cause(shop=shop, reference=f"redemption:{public_id}", actor=f"shop:{shop.code}" if shop else "member",
+                    description=f"redeemed {reward.name}"),
+    )  # fmt: skip
+    redemption = Redemption.objects.create(
+        public_id=public_id, reward=reward, member=member, shop=shop, points=reward.points_cost, entry=entry,
+        created_at=now,
+    )  # fmt: skip
+    if reward.kind != Reward.Kind.DONATION:
+        _voucher_issue(redemption, now=now)
+    redemption.account = account
+    return redemption
+
+
+def _voucher_issue(redemption: Redemption, *, now: dt.datetime) -> Voucher:
+    reward = redemption.reward
+    for _attempt in range(5):
+        try:
+            with transaction.atomic():
+                return Voucher.objects.create(
+                    code=voucher_code_new(), redemption=redemption, reward=reward, member=redemption.member,
+                    value=reward.value, expires_at=now + dt.timedelta(days=reward.voucher_valid_days), created_at=now,
+                )  # fmt: skip
+        except IntegrityError:  # a 65-bit code collided: draw again
+            continue
+    raise RuntimeError("could not draw a unique voucher code")  # pragma: no cover
+
+
+@transaction.atomic
+def redemption_cancel(*, redemption: Redemption, now: dt.datetime, actor: str = "") -> Redemption:
+    """Undo a redemption: the points go back to the lots they came from and the stock comes back.
+    Raises VoucherAlreadyUsed once the voucher is used, InvalidState if already cancelled."""
+    account = account_lock(member_id=redemption.member_id)
+    redemption = Redemption.objects.select_related("reward", "entry").get(pk=redemption.pk)
+    if redemption.status == Redemption.Status.CANCELLED:
+        raise InvalidState("This redemption is already cancelled.", param="redemption")
+    voucher = Voucher.objects.select_for_update().filter(redemption=redemption).first()
+    if voucher is not None and voucher.status == Voucher.Status.USED:
+        raise errors.VoucherAlreadyUsed(param="redemption")
+    debit_cancel(entry=redemption.entry, now=now, actor=actor, description=f"cancelled {redemption.public_id}")
+    if redemption.reward.stock_remaining is not None:
+        Reward.objects.filter(pk=redemption.reward_id).update(stock_remaining=F("stock_remaining") + 1)
+    if voucher is not None:
+        Voucher.objects.filter(pk=voucher.pk).update(status=Voucher.Status.CANCELLED)
+    Redemption.objects.filter(pk=redemption.pk).update(status=Redemption.Status.CANCELLED, cancelled_at=now)
+    redemption.status, redemption.cancelled_at = Redemption.Status.CANCELLED, now
+    account.refresh_from_db(fields=["available", "pending", "held"])
+    redemption.account = account
+    return redemption
+
+
+def voucher_get(*, code: str) -> Voucher:
+    voucher = (
+        Voucher.objects.select_related("reward", "member", "used_by").filter(code=voucher_code_normalise(code)).first()
+    )
+    if voucher is None:
+        raise errors.VoucherNotFound(param="code")
+    return voucher
+
+
+@transaction.atomic
+def voucher_use(*, code: str, shop: Shop, external_id: str, now: dt.datetime) -> tuple[Voucher, bool]:
+    """Take a voucher at checkout; `(voucher, used_now)`. The same shop and external_id again returns it
+    unchanged. Raises VoucherNotFound, VoucherAlreadyUsed, VoucherExpired, VoucherCancelled."""
+    voucher = Voucher.objects.select_for_update().filter(code=voucher_code_normalise(code)).first()
+    if voucher is None:
+        raise errors.VoucherNotFound(param="code")
+    if voucher.status == Voucher.Status.USED:
+        if voucher.used_by_id == shop.pk and voucher.use_external_id == external_id:
+            return voucher, False
+        raise errors.VoucherAlreadyUsed(param="code")
+    if voucher.status == Voucher.Status.CANCELLED:
+        raise errors.VoucherCancelled(param="code")
+    if voucher.status == Voucher.Status.EXPIRED or voucher.expires_at <= now:
+        raise errors.VoucherExpired(param="code")
+    if Voucher.objects.filter(used_by=shop, use_external_id=external_id, status=Voucher.Status.USED).exists():
+        raise IdempotencyConflict("This external_id already took another voucher.", param="external_id")
+    Voucher.objects.filter(pk=voucher.pk).update(
+        status=Voucher.Status.USED, used_at=now, used_by=shop, use_external_id=external_id
+    )
+    voucher.status, voucher.used_at, voucher.used_by, voucher.use_external_id = (
+        Voucher.Status.USED, now, shop, external_id,
+    )  # fmt: skip
+    return voucher, True
