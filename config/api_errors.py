@@ -6,12 +6,12 @@
 import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError
+from django.db import DatabaseError, DataError, IntegrityError, InterfaceError, OperationalError, transaction
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions
 from rest_framework.response import Response
-from rest_framework.views import set_rollback
 
+from loyalty.db import in_request_transaction
 from members.errors import DomainError
 
 logger = logging.getLogger("loyalty.api")
@@ -113,6 +113,9 @@ def error_response(exc: Exception) -> tuple[int, dict, dict]:
         logger.error("database unavailable: %s", exc)
         message = "The service is temporarily unavailable; nothing was written. Retry later."
         return 503, error_body("unavailable", "database_unavailable", message), {"Retry-After": "5"}
+    if isinstance(exc, DataError):
+        # A value the database cannot hold or compare (a NUL byte, a number beyond its column): bad input.
+        return 400, error_body("invalid_request", "invalid_value", "A value in the request cannot be used."), {}
     if isinstance(exc, IntegrityError):
         # A unique constraint caught a concurrent duplicate that the checks before it could not see.
         logger.warning("integrity error answered as 409: %s", exc)
@@ -132,8 +135,11 @@ def error_response(exc: Exception) -> tuple[int, dict, dict]:
 
 
 def api_exception_handler(exc: Exception, context: dict) -> Response:
-    """DRF's EXCEPTION_HANDLER: every exception becomes API.md's error shape; the transaction rolls back."""
-    set_rollback()
+    """DRF's EXCEPTION_HANDLER: every exception becomes API.md's error shape, and the request's transaction
+    rolls back, so whatever a service wrote before the failure does not stay written. (DRF's own
+    `set_rollback` only acts under ATOMIC_REQUESTS; our write requests open their transaction in ShopApi.)"""
+    if in_request_transaction():
+        transaction.set_rollback(True)
     status, body, headers = error_response(exc)
     return Response(body, status=status, headers=headers)
 

@@ -1,5 +1,7 @@
 """Currencies the program may run in, with their ISO 4217 minor units."""
 
+from decimal import Decimal
+
 CURRENCY_MINOR_UNITS: dict[str, int] = {
     "AED": 2, "AUD": 2, "BGN": 2, "BHD": 3, "BRL": 2, "CAD": 2, "CHF": 2, "CLP": 0, "CNY": 2, "CZK": 2,
     "DKK": 2, "EUR": 2, "GBP": 2, "HKD": 2, "HUF": 2, "IDR": 2, "ILS": 2, "INR": 2, "ISK": 0, "JOD": 3,
@@ -7,3 +9,8 @@ CURRENCY_MINOR_UNITS: dict[str, int] = {
     "RON": 2, "RSD": 2, "SAR": 2, "SEK": 2, "SGD": 2, "THB": 2, "TND": 3, "TRY": 2, "TWD": 2, "UAH": 2,
     "USD": 2, "VND": 0, "ZAR": 2,
 }  # fmt: skip
+
+
+def money_str(amount: Decimal | int, currency: str) -> str:
+    """An amount as a string with exactly the currency's minor units: "12.50"."""
+    return str(Decimal(amount).quantize(Decimal(1).scaleb(-CURRENCY_MINOR_UNITS.get(currency, 2))))

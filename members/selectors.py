@@ -7,7 +7,8 @@ from members.models import Member
 
 def member_get(*, public_id: str) -> Member:
     """The member with this public id, or MemberNotFound."""
-    member = Member.objects.filter(public_id=public_id).first() if isinstance(public_id, str) else None
+    valid = isinstance(public_id, str) and public_id and "\x00" not in public_id
+    member = Member.objects.filter(public_id=public_id).first() if valid else None
     if member is None:
         raise MemberNotFound(param="member")
     return member
@@ -25,7 +26,10 @@ def member_lookup(*, card_number: str | None = None, email: str | None = None, p
         query = {"email": value.strip().lower()}
     else:
         query = {"phone": "".join(c for c in value if c in "+0123456789")}
-    member = Member.objects.filter(**query).first()
+    (value,) = query.values()
+    # A value that normalises to nothing ("abc" as a phone) names nobody: never match the members
+    # stored without one.
+    member = Member.objects.filter(**query).first() if value and "\x00" not in value else None
     if member is None:
         raise MemberNotFound(param=field)
     return member

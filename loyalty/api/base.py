@@ -110,6 +110,17 @@ class ShopApi(APIView):
     parser_classes = [ExactJSONParser]
     required_scope: str | dict[str, str] | None = None
 
+    def initial(self, request, *args, **kwargs) -> None:
+        super().initial(request, *args, **kwargs)
+        # PostgreSQL cannot compare text with NUL bytes; such an id names nothing and such a filter is bad.
+        if any("\x00" in str(value) for value in kwargs.values()):
+            raise exceptions.NotFound()
+        for name, values in request.query_params.lists():
+            if any("\x00" in value for value in values):
+                raise serializers.ValidationError(
+                    {name: [serializers.ErrorDetail("NUL bytes are not allowed.", "invalid")]}
+                )
+
     def dispatch(self, request, *args, **kwargs):
         """A write request is one transaction: if anything fails after a service wrote, even rendering,
         the exception handler marks it for rollback and nothing stays written."""

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
-from loyalty.money import CURRENCY_MINOR_UNITS
+from loyalty.money import CURRENCY_MINOR_UNITS, money_str
 
 MONEY_MAX = Decimal("10000000.00")  # API.md: an amount outside 0..10,000,000.00 is refused
 
@@ -38,9 +38,7 @@ def money_places_check(amounts: dict[str, Decimal], currency: str) -> None:
             )
 
 
-def money_out(amount: Decimal, currency: str) -> str:
-    """An amount as a string with exactly the currency's minor units: "12.50"."""
-    return str(Decimal(amount).quantize(Decimal(1).scaleb(-CURRENCY_MINOR_UNITS.get(currency, 2))))
+money_out = money_str
 
 
 class CurrencyField(serializers.RegexField):

@@ -27,6 +27,7 @@ from loyalty.ledger.services import (
     account_save,
     member_id_of,
 )
+from loyalty.money import money_str
 from loyalty.program.models import Program
 from loyalty.program.selectors import program_get, settings_cached
 from loyalty.shops.models import Shop
@@ -304,7 +305,9 @@ def _refund_create(
     txn = Transaction.objects.select_for_update().get(pk=txn.pk)  # refunds of one purchase serialize
     if txn.refunded_amount + amount > txn.total:
         raise RefundExceedsRemaining(
-            f"Only {txn.total - txn.refunded_amount} of {txn.total} is left to refund.", param="amount"
+            f"Only {money_str(txn.total - txn.refunded_amount, txn.currency)} of {money_str(txn.total, txn.currency)} "
+            "is left to refund.",
+            param="amount",
         )
     refunded = txn.refunded_amount + amount
     due = claw_back_target(points=txn.points, total=txn.total, refunded=refunded) - (

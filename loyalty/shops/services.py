@@ -112,9 +112,8 @@ def api_key_authenticate(*, raw_key: str, now: dt.datetime) -> ApiKey | None:
     """The active key `raw_key` is, with its shop loaded; None for a malformed, unknown or revoked key
     or a key of an inactive shop.
 
-    Stamps `last_used_at` when it is more than a minute old. That is one conditional UPDATE in
-    autocommit, deliberately outside a transaction: on SQLite a transaction here would take the
-    database's write lock on every request."""
+    Stamps `last_used_at` when it is more than a minute old: one conditional UPDATE, run after the
+    caller's transaction commits so it never holds the key's row during a request."""
     prefix = _parse(raw_key)
     if prefix is None:
         return None
@@ -124,8 +123,9 @@ def api_key_authenticate(*, raw_key: str, now: dt.datetime) -> ApiKey | None:
     if key.revoked_at is not None or not key.shop.active:
         return None
     if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:
-        ApiKey.objects.filter(
-            Q(last_used_at__isnull=True) | Q(last_used_at__lte=now - LAST_USED_RESOLUTION), pk=key.pk
-        ).update(last_used_at=now)
+        stale = Q(last_used_at__isnull=True) | Q(last_used_at__lte=now - LAST_USED_RESOLUTION)
+        # After the request's transaction commits (at once outside one), so the key's row is never held
+        # locked while a request runs: concurrent requests with one key must not queue behind the stamp.
+        transaction.on_commit(lambda: ApiKey.objects.filter(stale, pk=key.pk).update(last_used_at=now))
         key.last_used_at = now
     return key
