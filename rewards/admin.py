@@ -43,8 +43,11 @@ class RewardAdmin(admin.ModelAdmin):
             )
             super().save_model(request, obj, form, change)
             return
-        # Save the edited fields only: stock columns are never written from what the form read.
-        obj.save(update_fields=[f for f in form.changed_data if f != "stock_change"] or None)
+        # Save the edited fields only, and only if there are any: a full save would write back the stock
+        # this request read, undoing redemptions that committed since.
+        edited = [name for name in form.changed_data if name != "stock_change"]
+        if edited:
+            obj.save(update_fields=edited)
         if change_by:
             limited = Reward.objects.filter(pk=obj.pk, stock_remaining__isnull=False)
             if change_by < 0:

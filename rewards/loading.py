@@ -51,25 +51,33 @@ def rewards_apply(data: list[dict], report: SectionReport) -> None:
         if item["min_tier"] is not None and item["min_tier"] not in tiers:
             raise ProgramFileError([(f"rewards[{index}].min_tier", f"unknown tier {item['min_tier']!r}")])
     existing = Reward.objects.select_for_update().in_bulk([item["code"] for item in data], field_name="code")
-    for item in data:
+    for index, item in enumerate(data):
         values = {**item, "min_tier": tiers.get(item["min_tier"])}
         reward = existing.get(item["code"])
         if reward is None:
             save_if_changed(Reward(stock_remaining=item["stock"]), values, report)
             continue
-        old_stock, new_stock = reward.stock, item["stock"]
+        new_stock = values.pop("stock")
+        outcome = report.unchanged
         save_if_changed(reward, values, report)
-        if old_stock != new_stock:
-            # What the file changes is the allotment: what was redeemed stays redeemed.
-            if new_stock is None:
-                Reward.objects.filter(pk=reward.pk).update(stock_remaining=None)
-            elif old_stock is None:
-                Reward.objects.filter(pk=reward.pk).update(stock_remaining=new_stock)
-            else:
-                delta = new_stock - old_stock
-                Reward.objects.filter(pk=reward.pk).update(stock_remaining=F("stock_remaining") + delta)
-                if Reward.objects.filter(pk=reward.pk, stock_remaining__lt=0).exists():
-                    raise ProgramFileError([("rewards", f"{reward.code}: stock below what was already redeemed")])
+        if reward.stock != new_stock:
+            _stock_change(reward, new_stock, path=f"rewards[{index}].stock")
+            if report.unchanged > outcome:  # only the stock changed
+                report.unchanged -= 1
+                report.updated += 1
+
+
+def _stock_change(reward: Reward, new_stock: int | None, *, path: str) -> None:
+    """Change the allotment in one UPDATE of both columns; what was redeemed stays redeemed."""
+    rows = Reward.objects.filter(pk=reward.pk)
+    if new_stock is None or reward.stock is None:
+        rows.update(stock=new_stock, stock_remaining=new_stock)
+        return
+    delta = new_stock - reward.stock
+    if not rows.filter(stock_remaining__gte=-delta).update(
+        stock=new_stock, stock_remaining=F("stock_remaining") + delta
+    ):
+        raise ProgramFileError([(path, f"{reward.code}: {new_stock} is less than was already redeemed")])
 
 
 REWARDS_SECTION = Section("rewards", coded_list(RewardIn), rewards_apply)

@@ -1,5 +1,6 @@
 from decimal import Decimal
 
+from django.core.validators import URLValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
@@ -24,7 +25,7 @@ class Reward(models.Model):
     code = models.SlugField(max_length=64, unique=True)
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True, default="")
-    image_url = models.URLField(blank=True, default="")
+    image_url = models.CharField(max_length=500, blank=True, default="", validators=[URLValidator()])
     category = models.CharField(max_length=64, blank=True, default="")
     kind = models.CharField(max_length=16, choices=Kind.choices)
     points_cost = models.PositiveIntegerField()
