@@ -6,7 +6,7 @@ PORT ?= 8000
 PYTEST_ARGS ?=
 CELERY_WORKER := $(BIN)/celery -A config worker --beat --loglevel=INFO --schedule var/celerybeat-schedule
 
-.PHONY: run test lint migrate worker clean
+.PHONY: run test lint migrate worker clean bench-earn
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,10 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --disable-pip-version-check -e '.[test]'
+	touch $@ $(VENV)/.installed
+
+$(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --disable-pip-version-check -e '.[bench]'
 	touch $@ $(VENV)/.installed
 
 # The demo: migrate, load demo/program.json, print a fresh API key and the URLs, then run a Celery
@@ -47,6 +51,12 @@ migrate: $(VENV)/.installed
 # The worker (with embedded beat) alone, for when the web server runs elsewhere. Run exactly one beat.
 worker: $(VENV)/.installed
 	$(CELERY_WORKER)
+
+# The earn benchmark (docs/BENCHMARKS.md, "Earn"): needs PostgreSQL; uses its own database, loyalty_bench
+# (or $$BENCH_DATABASE_URL), and port 8765; about 2.5 minutes. BENCH_ARGS='--clients 16 --duration 10' for others.
+BENCH_ARGS ?=
+bench-earn: $(VENV)/.installed-bench
+	$(BIN)/python bench/earn.py $(BENCH_ARGS)
 
 # Removes the virtualenv, caches and the local broker's queue; the SQLite database in var/ stays.
 clean:
