@@ -160,7 +160,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {
+        "HoldStatusEnum": ["held", "captured", "voided", "expired"],
+        "SubscriptionStatusEnum": ["incomplete", "trialing", "active", "past_due", "canceled", "expired"],
+        "PaymentStatusEnum": ["succeeded", "failed"],
+        "RedemptionStatusEnum": ["issued", "cancelled"],
+        "VoucherStatusEnum": ["issued", "used", "expired", "cancelled"],
+        "MemberStatusEnum": ["active", "suspended", "closed"],
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "loyalty.api.schema_hooks.idempotency_headers",
@@ -197,6 +204,7 @@ CELERY_BEAT_SCHEDULE: dict = {
     "recalculate-tiers": {"task": "loyalty.tasks.recalculate_tiers", "schedule": crontab(hour=2, minute=30)},
     "purge-idempotency-keys": {"task": "loyalty.tasks.purge_idempotency_keys", "schedule": crontab(minute=45)},
     "expire-vouchers": {"task": "rewards.tasks.expire_vouchers", "schedule": crontab(minute=15)},
+    "renew-subscriptions": {"task": "loyalty.tasks.renew_subscriptions", "schedule": crontab(minute="*/15")},
 }
 
 LOGGING = {

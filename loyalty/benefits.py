@@ -1,9 +1,11 @@
-"""Whether a member currently enjoys paid-plan benefits (subscribers-only rewards, the plan multiplier).
-
-Paid loyalty subscriptions fill this in; until a member has a live subscription it is always False."""
+"""Whether a member currently enjoys paid-plan benefits (subscribers-only rewards, the plan multiplier,
+perks). The account row carries the plan and the instant its benefits end; the subscription services and
+the renewal job keep them, under the account's lock."""
 
 import datetime as dt
 
+from loyalty.ledger.models import Account
+
 
 def plan_benefits_active(*, member_id: int, now: dt.datetime) -> bool:
-    return False
+    return Account.objects.filter(member_id=member_id, plan__isnull=False, plan_benefits_until__gt=now).exists()

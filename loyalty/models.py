@@ -6,6 +6,7 @@ from loyalty.holds.models import Hold
 from loyalty.ledger.models import Account, LedgerEntry, LotAllocation, PointLot
 from loyalty.program.models import Program
 from loyalty.shops.models import ApiKey, Shop
+from loyalty.subscriptions.models import Plan, Subscription, SubscriptionEvent, SubscriptionPayment
 from loyalty.tiers.models import Tier, TierChange
 
 __all__ = [
@@ -13,6 +14,7 @@ __all__ = [
     "ApiKey",
     "Campaign",
     "Hold",
+    "Plan",
     "IdempotentRequest",
     "LedgerEntry",
     "LotAllocation",
@@ -20,6 +22,9 @@ __all__ = [
     "Program",
     "Refund",
     "Shop",
+    "Subscription",
+    "SubscriptionEvent",
+    "SubscriptionPayment",
     "Tier",
     "TierChange",
     "Transaction",

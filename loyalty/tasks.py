@@ -37,3 +37,8 @@ def recalculate_tiers() -> str:
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def purge_idempotency_keys() -> str:
     return _run("purge_idempotency_keys")
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def renew_subscriptions() -> str:
+    return _run("renew_subscriptions")

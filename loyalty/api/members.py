@@ -1,5 +1,6 @@
 """Members: enroll, look up, show, and their ledger history (API.md, Members)."""
 
+from django.utils import timezone
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -12,6 +13,8 @@ from loyalty.api.schema import errors, page_of
 from loyalty.ledger.models import LedgerEntry
 from loyalty.ledger.selectors import account_of, balance_of, next_expiry_of
 from loyalty.program.selectors import program_get
+from loyalty.subscriptions.benefits import plan_benefits_of
+from loyalty.subscriptions.models import LIVE_STATUSES, Subscription
 from loyalty.tiers.services import tier_by_id
 from members.models import Member
 from members.selectors import member_get, member_lookup
@@ -58,7 +61,8 @@ class MemberOut(serializers.Serializer):
     tier = TierOut(allow_null=True, help_text="null while the member has reached no tier")
     balance = BalanceOut()
     next_expiry = NextExpiryOut(allow_null=True)
-    subscription = SubscriptionSummaryOut(allow_null=True)
+    subscription = SubscriptionSummaryOut(allow_null=True, help_text="the live subscription, if any")
+    perks = serializers.ListField(child=serializers.CharField(), help_text="the paid plan's perks while they hold")
 
 
 def tier_out(account) -> dict | None:
@@ -73,9 +77,18 @@ def tier_out(account) -> dict | None:
     }
 
 
+def subscription_summary(member: Member) -> dict | None:
+    live = Subscription.objects.filter(member=member, status__in=LIVE_STATUSES).select_related("plan").first()
+    if live is None:
+        return None
+    return {"id": live.public_id, "plan": live.plan.code, "status": live.status,
+            "current_period_end": live.current_period_end}  # fmt: skip
+
+
 def member_out(member: Member) -> dict:
     account = account_of(member)
     expiry = next_expiry_of(account, program=program_get())
+    plan = plan_benefits_of(account, now=timezone.now())
     return MemberOut(
         {
             **{
@@ -97,7 +110,8 @@ def member_out(member: Member) -> dict:
             "tier": tier_out(account),
             "balance": balance_of(account).as_dict(),
             "next_expiry": {"points": expiry.points, "expires_at": expiry.expires_at} if expiry else None,
-            "subscription": None,
+            "subscription": subscription_summary(member),
+            "perks": list(plan.perks) if plan else [],
         }
     ).data
 

@@ -2,6 +2,13 @@ from django.urls import path
 
 from loyalty.api.holds import HoldCaptureApi, HoldDetailApi, HoldsApi, HoldVoidApi
 from loyalty.api.members import MemberDetailApi, MemberEnrollApi, MemberEntriesApi, MemberLookupApi
+from loyalty.api.subscriptions import (
+    PaymentsApi,
+    PlansApi,
+    SubscriptionCancelApi,
+    SubscriptionDetailApi,
+    SubscriptionsApi,
+)
 from loyalty.api.transactions import RefundsApi, TransactionDetailApi, TransactionPreviewApi, TransactionsApi
 
 urlpatterns = [
@@ -17,4 +24,9 @@ urlpatterns = [
     path("holds/<str:hold_id>", HoldDetailApi.as_view(), name="hold"),
     path("holds/<str:hold_id>/capture", HoldCaptureApi.as_view(), name="hold-capture"),
     path("holds/<str:hold_id>/void", HoldVoidApi.as_view(), name="hold-void"),
+    path("plans", PlansApi.as_view(), name="plans"),
+    path("subscriptions", SubscriptionsApi.as_view(), name="subscriptions"),
+    path("subscriptions/<str:subscription_id>", SubscriptionDetailApi.as_view(), name="subscription"),
+    path("subscriptions/<str:subscription_id>/payments", PaymentsApi.as_view(), name="subscription-payments"),
+    path("subscriptions/<str:subscription_id>/cancel", SubscriptionCancelApi.as_view(), name="subscription-cancel"),
 ]

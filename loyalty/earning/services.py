@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from loyalty.calendar import months_add, year_end_after
 from loyalty.db import in_request_transaction, service_atomic
 from loyalty.earning.models import Campaign, Refund, Transaction
-from loyalty.earning.rules import Earning, Line, Purchase, earning_calculate
+from loyalty.earning.rules import Earning, Line, Multiplier, Purchase, earning_calculate
 from loyalty.errors import BusinessRule, Conflict, InvalidRequest, MemberInactive, UnsupportedCurrency
 from loyalty.ledger.models import Account, LedgerEntry, PointLot
 from loyalty.ledger.services import (
@@ -31,9 +31,11 @@ from loyalty.money import money_str
 from loyalty.program.models import Program
 from loyalty.program.selectors import program_get, settings_cached
 from loyalty.shops.models import Shop
+from loyalty.subscriptions.benefits import plan_benefits_of
 from loyalty.tiers.services import (
     account_tier_after_purchase,
     qualifying_points,
+    tier_by_id,
     tier_change_record,
 )
 from members.models import Member
@@ -120,17 +122,22 @@ def purchase_earning(
     *, program: Program, shop: Shop, account: Account | None, occurred_at: dt.datetime, total: Decimal,
     lines: Sequence[Line],
 ) -> Earning:  # fmt: skip
-    """What a purchase earns with the member's multipliers in force before it."""
-    earning = earning_calculate(
-        Purchase(
-            program=program,
-            shop_code=shop.code,
-            occurred_at=occurred_at,
-            total=total,
-            lines=lines,
-            campaigns=campaigns_running(at=occurred_at),
-        )  # fmt: skip
+    """What a purchase earns with the member's multipliers in force before it: the tier they hold and the
+    plan whose benefits they enjoy when it happened."""
+    tier = tier_by_id(account.tier_id) if account is not None else None
+    plan = plan_benefits_of(account, now=occurred_at)
+    purchase = Purchase(
+        program=program,
+        shop_code=shop.code,
+        occurred_at=occurred_at,
+        total=total,
+        lines=lines,
+        campaigns=campaigns_running(at=occurred_at),
+        tier_code=tier.code if tier else None,
+        tier=Multiplier(f"tier:{tier.code}", tier.multiplier) if tier else None,
+        plan=Multiplier(f"plan:{plan.code}", plan.multiplier) if plan else None,
     )
+    earning = earning_calculate(purchase)
     if earning.points > MAX_POINTS:
         raise InvalidRequest("The purchase would earn more points than one entry can hold.", code="too_many_points")
     return earning

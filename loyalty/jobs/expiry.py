@@ -19,24 +19,39 @@ from loyalty.program.selectors import program_get
 ACTOR = "job:expire_points"
 
 
+# Months differ by up to three days, so "N months before now" is looser than "N months after the last
+# purchase"; lots are picked by the looser cut-off in SQL and the exact rule is applied in Python.
+MONTH_SLACK = dt.timedelta(days=4)
+
+
 def _due_lots(program: Program, now: dt.datetime) -> Q | None:
     live = Q(remaining__gt=0, pending=False)
     if program.expiry_policy in (Program.ExpiryPolicy.ROLLING, Program.ExpiryPolicy.END_OF_YEAR):
         return live & Q(expires_at__lte=now)
     if program.expiry_policy == Program.ExpiryPolicy.INACTIVITY:
-        cutoff = months_add(now, -program.expiry_months)
+        loose = months_add(now, -program.expiry_months) + MONTH_SLACK
         return live & (
             Q(expires_at__lte=now)
-            | Q(account__last_purchase_at__lte=cutoff)
-            | Q(account__last_purchase_at__isnull=True, created_at__lte=cutoff)
+            | Q(account__last_purchase_at__lte=loose)
+            | Q(account__last_purchase_at__isnull=True, created_at__lte=loose)
         )
     return None
+
+
+def inactivity_expires_at(
+    last_purchase_at: dt.datetime | None, lot_created_at: dt.datetime, months: int
+) -> dt.datetime:
+    """When a lot goes under the inactivity policy: N months after the last purchase, or, for a member who
+    never purchased, N months after the lot was credited. The member object announces the same instant."""
+    return months_add(last_purchase_at or lot_created_at, months)
 
 
 def expire_points(*, now: dt.datetime, chunk_size: int = 1000) -> JobRun:
     """Expire every due lot's remainder. Rerunning changes nothing."""
     run = JobRun("expire_points")
-    due = _due_lots(program_get(), now)
+    program = program_get()
+    inactivity = program.expiry_policy == Program.ExpiryPolicy.INACTIVITY
+    due = _due_lots(program, now)
     if due is None:
         return run
 
@@ -45,11 +60,20 @@ def expire_points(*, now: dt.datetime, chunk_size: int = 1000) -> JobRun:
 
     def work(accounts: list[Account]) -> None:
         by_id = {account.pk: account for account in accounts}
-        lots = list(
+        rows = (
             PointLot.objects.filter(due, account_id__in=by_id)
             .order_by("account_id", "id")
-            .values_list("id", "account_id", "remaining")
+            .values_list("id", "account_id", "remaining", "expires_at", "created_at")
         )
+        lots = [
+            (lot_id, account_id, remaining)
+            for lot_id, account_id, remaining, expires_at, created_at in rows
+            if (expires_at is not None and expires_at <= now)
+            or (
+                inactivity
+                and inactivity_expires_at(by_id[account_id].last_purchase_at, created_at, program.expiry_months) <= now
+            )
+        ]
         if not lots:
             return
         per_account: dict[int, list[tuple[int, int]]] = defaultdict(list)

@@ -19,7 +19,7 @@ ACTOR = "job:activate_pending_points"
 def activate_pending_points(*, now: dt.datetime, chunk_size: int = 1000) -> JobRun:
     """Make due pending points available. Rerunning changes nothing."""
     run = JobRun("activate_pending_points")
-    due = Q(pending=True, available_at__lte=now)
+    due = Q(pending=True, available_at__lte=now, remaining__gt=0)  # a refunded pending lot has nothing left
 
     def candidates(after: int):
         return account_ids_after(PointLot.objects.filter(due), after, limit=chunk_size)

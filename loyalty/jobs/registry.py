@@ -8,6 +8,7 @@ from loyalty.jobs.expiry import expire_points
 from loyalty.jobs.holds import release_expired_holds
 from loyalty.jobs.pending import activate_pending_points
 from loyalty.jobs.runner import JobRun
+from loyalty.jobs.subscriptions import renew_subscriptions
 from loyalty.jobs.tiers import recalculate_tiers
 
 
@@ -22,6 +23,7 @@ JOBS: dict[str, Callable[..., JobRun]] = {
     "activate_pending_points": activate_pending_points,
     "release_expired_holds": release_expired_holds,
     "recalculate_tiers": recalculate_tiers,
+    "renew_subscriptions": renew_subscriptions,
     "purge_idempotency_keys": purge_idempotency_keys,
 }
 

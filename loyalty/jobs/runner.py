@@ -35,7 +35,7 @@ class JobRun:
 
     def summary(self) -> str:
         details = ", ".join(f"{value} {key.replace('_', ' ')}" for key, value in self.counts.items())
-        scope = f" ({self.accounts} accounts in {self.chunks} chunks)" if self.accounts else ""
+        scope = f" ({self.accounts} accounts in {self.chunks} chunks)" if self.accounts and self.counts else ""
         return f"{self.name}: {details or 'nothing due'}{scope}"
 
 

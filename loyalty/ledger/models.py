@@ -14,6 +14,10 @@ class Account(models.Model):
     tier = models.ForeignKey("loyalty.Tier", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     tier_valid_until = models.DateTimeField(null=True, blank=True)
     last_purchase_at = models.DateTimeField(null=True, blank=True)
+    # Kept by the subscription services under this row's lock, so checkout reads the plan multiplier from
+    # the row it locks anyway: the plan's benefits hold while `plan_benefits_until` is in the future.
+    plan = models.ForeignKey("loyalty.Plan", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    plan_benefits_until = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

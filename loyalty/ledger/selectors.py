@@ -42,14 +42,26 @@ def account_of(member: Member) -> Account | None:
 def next_expiry_of(account: Account | None, *, program: Program) -> NextExpiry | None:
     """The soonest-expiring points: all that expire on the same local day as the first lot to go; under
     the inactivity policy, everything available, N months after the last purchase."""
-    if account is None or account.available <= 0:
+    if account is None or account.available <= 0 or program.expiry_policy == Program.ExpiryPolicy.NEVER:
         return None
     if program.expiry_policy == Program.ExpiryPolicy.INACTIVITY:
-        if account.last_purchase_at is None:
-            return None
-        return NextExpiry(
-            points=account.available, expires_at=months_add(account.last_purchase_at, program.expiry_months)
+        if account.last_purchase_at is not None:
+            return NextExpiry(
+                points=account.available, expires_at=months_add(account.last_purchase_at, program.expiry_months)
+            )
+        first = (
+            PointLot.objects.filter(account=account, pending=False, remaining__gt=0)
+            .order_by("created_at", "id")
+            .values_list("created_at", flat=True)
+            .first()
         )
+        if first is None:
+            return None
+        expires_at = months_add(first, program.expiry_months)
+        points = PointLot.objects.filter(
+            account=account, pending=False, remaining__gt=0, created_at__lt=first + dt.timedelta(days=1)
+        ).aggregate(points=Sum("remaining"))["points"]
+        return NextExpiry(points=points, expires_at=expires_at)
     lots = PointLot.objects.filter(account=account, pending=False, remaining__gt=0, expires_at__isnull=False)
     soonest = lots.aggregate(at=Min("expires_at"))["at"]
     if soonest is None:

@@ -141,6 +141,7 @@ def account_save(account: Account) -> None:
     Account.objects.filter(pk=account.pk).update(
         available=account.available, pending=account.pending, held=account.held, tier_id=account.tier_id,
         tier_valid_until=account.tier_valid_until, last_purchase_at=account.last_purchase_at,
+        plan_id=account.plan_id, plan_benefits_until=account.plan_benefits_until,
     )  # fmt: skip
 
 
@@ -417,7 +418,8 @@ def debit_cancel(*, entry: LedgerEntry, now: dt.datetime, actor: str = "", descr
     Raises EntryNotFound, InvalidState (not a reversible debit, or already reversed)."""
     if not isinstance(entry, LedgerEntry) or entry.pk is None:
         raise EntryNotFound(param="entry")
-    member_id = Account.objects.filter(pk=entry.account_id).values_list("member_id", flat=True).first()
+    # The stored entry decides which account is locked, not the caller's copy of it.
+    member_id = LedgerEntry.objects.filter(pk=entry.pk).values_list("account__member_id", flat=True).first()
     if member_id is None:
         raise EntryNotFound(param="entry")
     account = account_lock(member_id=member_id)

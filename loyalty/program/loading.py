@@ -23,6 +23,7 @@ from loyalty.money import CURRENCY_MINOR_UNITS
 from loyalty.program.models import Program
 from loyalty.program.selectors import settings_cache_clear
 from loyalty.shops.models import Shop
+from loyalty.subscriptions.models import Plan
 from loyalty.tiers.models import Tier
 
 
@@ -260,6 +261,27 @@ def _shops_apply(data: list[dict], report: SectionReport) -> None:
         save_if_changed(existing.get(item["code"]) or Shop(), item, report)
 
 
+class PlanIn(StrictSerializer):
+    code = serializers.SlugField(max_length=64)
+    name = serializers.CharField(max_length=100)
+    price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"))
+    currency = serializers.ChoiceField(choices=sorted(CURRENCY_MINOR_UNITS), required=False)
+    interval = serializers.ChoiceField(choices=Plan.Interval.values)
+    trial_days = serializers.IntegerField(min_value=0, max_value=365, required=False, default=0)
+    multiplier = serializers.DecimalField(max_digits=8, decimal_places=4, min_value=Decimal("0.0001"), required=False,
+                                          default=Decimal(1))  # fmt: skip
+    renewal_bonus = serializers.IntegerField(min_value=0, max_value=1_000_000, required=False, default=0)
+    perks = serializers.ListField(child=serializers.CharField(max_length=64), required=False, default=list)
+    active = serializers.BooleanField(required=False, default=True)
+
+
+def _plans_apply(data: list[dict], report: SectionReport) -> None:
+    currency = (Program.objects.filter(pk=Program.SINGLETON_PK).values_list("currency", flat=True).first()) or "EUR"
+    existing = Plan.objects.select_for_update().in_bulk([item["code"] for item in data], field_name="code")
+    for item in data:
+        save_if_changed(existing.get(item["code"]) or Plan(), {"currency": currency, **item}, report)
+
+
 class CampaignIn(StrictSerializer):
     code = serializers.SlugField(max_length=64)
     name = serializers.CharField(max_length=200)
@@ -306,6 +328,7 @@ SECTIONS: list[Section] = [
     Section("program", ProgramIn, _program_apply),
     Section("tiers", lambda: TierListSerializer(child=TierIn(), max_length=100), _tiers_apply),
     Section("shops", coded_list(ShopIn), _shops_apply),
+    Section("plans", coded_list(PlanIn), _plans_apply),
     Section("campaigns", coded_list(CampaignIn), _campaigns_apply),
 ]
 

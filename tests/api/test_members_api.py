@@ -63,6 +63,7 @@ def test_enroll_returns_201_with_every_field_of_the_member(api, program):
         "balance": {"available": 0, "pending": 0, "held": 0},
         "next_expiry": None,
         "subscription": None,
+        "perks": [],
     }
     assert member.public_id.startswith("mem_") and len(member.referral_code) == 8
 

@@ -17,7 +17,7 @@ from loyalty.ledger.services import points_credit, points_debit
 from tests.api.conftest import purchase
 
 TRANSACTION_BUDGET = 10
-MEMBER_DETAIL_BUDGET = 5
+MEMBER_DETAIL_BUDGET = 6  # key, member, account, next expiry (2), live subscription
 ENTRIES_BUDGET = 3
 HOLD_BUDGET = 14
 CAPTURE_BUDGET = 16

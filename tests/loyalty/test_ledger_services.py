@@ -646,3 +646,35 @@ def test_debit_refuses_a_kind_that_is_not_a_debit_and_writes_nothing(member, now
 
     assert (refused.value.code, refused.value.param) == ("invalid_kind", "kind")
     assert books() == before
+
+
+def test_cancelling_an_entry_whose_row_was_never_written_is_entry_not_found(member, now):
+    points_credit(member=member, points=100, now=now)
+    account = Account.objects.get(member=member)
+    before = books()
+
+    with pytest.raises(EntryNotFound) as refused:
+        debit_cancel(entry=LedgerEntry(pk=987_654_321, account=account, kind=Kind.REDEEM, points=-5), now=now)
+
+    assert (refused.value.code, refused.value.param) == ("entry_not_found", "entry")
+    assert books() == before
+
+
+def test_draw_plan_of_an_unknown_account_is_empty(db):
+    assert lots_draw_plan(account_id=987_654_321, points=10) == []
+
+
+def test_cancel_reverses_on_the_account_the_entry_belongs_to_not_a_stale_one(member, now):
+    # The service re-reads the entry under the lock; the account it locks and credits must be the one
+    # stored with the entry, not whatever account_id the caller's instance carries.
+    other = MemberFactory()
+    points_credit(member=member, points=100, now=now)
+    points_credit(member=other, points=100, now=now)
+    redemption = points_debit(member=member, points=30, now=now)
+    stale = LedgerEntry(pk=redemption.pk, account=Account.objects.get(member=other), kind=Kind.REDEEM, points=-30)
+
+    reversal = debit_cancel(entry=stale, now=now)
+
+    assert (balances(member), balances(other)) == ((100, 0), (100, 0))
+    assert LedgerEntry.objects.get(pk=reversal.pk).account.member_id == member.pk
+    assert ledger_verify() == []

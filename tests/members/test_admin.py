@@ -39,6 +39,12 @@ def test_staff_can_open_every_screen(staff, now):
         "/admin/loyalty/campaign/",
         "/admin/loyalty/transaction/",
         "/admin/loyalty/hold/",
+        "/admin/loyalty/plan/",
+        "/admin/loyalty/subscription/",
+        "/admin/loyalty/subscriptionpayment/",
+        "/admin/rewards/reward/",
+        "/admin/rewards/redemption/",
+        "/admin/rewards/voucher/",
         "/admin/django_celery_beat/periodictask/",
     ]:
         assert get(staff, url).status_code == 200, url
