@@ -140,6 +140,8 @@ REST_FRAMEWORK = {
 }
 # How long a process keeps the program's settings and campaigns before reading them again.
 LOYALTY_SETTINGS_CACHE_SECONDS = env.float("LOYALTY_SETTINGS_CACHE_SECONDS", default=5.0)
+# How long a process trusts an API key it has verified (a revocation elsewhere takes this long to apply).
+API_KEY_CACHE_SECONDS = env.float("API_KEY_CACHE_SECONDS", default=5.0)
 # Stored responses to requests with an Idempotency-Key are kept at least this long (API.md: >= 24 h).
 IDEMPOTENCY_KEY_TTL_HOURS = max(24, env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=48))
 

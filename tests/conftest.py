@@ -17,6 +17,7 @@ from hypothesis import settings as hypothesis_settings
 
 from loyalty.ledger.verify import ledger_verify
 from loyalty.program.selectors import settings_cache_clear
+from loyalty.shops.services import api_keys_cache_clear
 
 hypothesis_settings.register_profile(
     "default", deadline=None, suppress_health_check=[HealthCheck.too_slow], max_examples=60
@@ -76,8 +77,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 def _fresh_program_settings():
     """Each test reads the program settings it wrote, not a copy cached by an earlier test."""
     settings_cache_clear()
+    api_keys_cache_clear()
     yield
     settings_cache_clear()
+    api_keys_cache_clear()
 
 
 @pytest.fixture

@@ -222,7 +222,7 @@ def _transaction_create(
     program = program_get()
     account = _account_of(member)
     member = account.member
-    existing = Transaction.objects.filter(shop=shop, external_id=external_id).first()
+    existing = next(iter(Transaction.objects.filter(shop=shop, external_id=external_id)[:1]), None)
     if existing is not None:  # a retry: the account lock made it wait for the original to commit
         return _replayed(existing, fingerprint), False
     _currency(program, currency)

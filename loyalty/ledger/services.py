@@ -77,12 +77,12 @@ def account_lock_for(*, public_id: str | None = None, card_number: str | None = 
 
     Raises MemberNotFound (param `member` or `card_number`)."""
     where, param = ({"public_id": public_id}, "member") if public_id else ({"card_number": card_number}, "card_number")
-    account = (
+    matching = (
         Account.objects.select_for_update(of=("self",))
         .select_related("member")
         .filter(**{f"member__{field}": value for field, value in where.items()})
-        .first()
     )
+    account = next(iter(matching[:1]), None)  # not .first(): its ORDER BY costs compile time on every purchase
     if account is None:  # unknown member, or one without an account yet
         member = Member.objects.filter(**where).first()
         if member is None:

@@ -11,7 +11,9 @@ import hashlib
 import hmac
 import secrets
 import string
+import time
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 
@@ -82,8 +84,19 @@ def api_key_create(*, shop: Shop, scopes: list[str] | None = None, name: str = "
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+# Keys verified in this process, by hash, for API_KEY_CACHE_SECONDS: a checkout sends many requests a
+# second with one key, and looking it up each time was a sixth of a purchase's CPU. A revocation here
+# takes effect at once; in other processes within that many seconds.
+_verified: dict[str, ApiKey] = {}
+
+
+def api_keys_cache_clear() -> None:
+    _verified.clear()
+
+
 def api_key_revoke(*, key: ApiKey, now: dt.datetime) -> ApiKey:
     """Revoke `key` from `now` on. Revoking a revoked key changes nothing (its first revocation stands)."""
+    api_keys_cache_clear()
     ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=now)
     key.refresh_from_db(fields=["revoked_at"])
     return key
@@ -117,9 +130,14 @@ def api_key_authenticate(*, raw_key: str, now: dt.datetime) -> ApiKey | None:
     prefix = _parse(raw_key)
     if prefix is None:
         return None
-    key = ApiKey.objects.select_related("shop").filter(prefix=prefix).first()
-    if key is None or not hmac.compare_digest(key.key_hash, key_hash(raw_key)):
-        return None
+    digest = key_hash(raw_key)
+    key = _verified.get(digest)
+    if key is None or time.monotonic() - key._verified_at > settings.API_KEY_CACHE_SECONDS:
+        key = next(iter(ApiKey.objects.select_related("shop").filter(prefix=prefix)[:1]), None)
+        if key is None or not hmac.compare_digest(key.key_hash, digest):
+            return None
+        key._verified_at = time.monotonic()
+        _verified[digest] = key
     if key.revoked_at is not None or not key.shop.active:
         return None
     if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:
