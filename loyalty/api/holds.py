@@ -10,10 +10,10 @@ from loyalty.api.fields import money_out
 from loyalty.api.idempotency import idempotent
 from loyalty.api.members import BalanceOut
 from loyalty.api.schema import errors
-from loyalty.earning.services import request_hash
 from loyalty.errors import NotFound
 from loyalty.holds.models import Hold
 from loyalty.holds.services import hold_capture, hold_create, hold_void
+from loyalty.idempotency import request_hash
 from loyalty.ledger.selectors import account_of, balance_of
 from loyalty.ledger.services import MAX_POINTS
 from loyalty.program.selectors import program_get

@@ -17,7 +17,7 @@ from rest_framework.response import Response
 
 from config.api_errors import error_response
 from loyalty.api.models import IdempotentRequest
-from loyalty.earning.services import IdempotencyConflict, request_hash
+from loyalty.idempotency import IdempotencyConflict, request_hash
 from members.errors import DomainError
 
 KEY_MAX = 255

@@ -9,8 +9,8 @@ from loyalty.api.base import ShopApi
 from loyalty.api.fields import CurrencyField, MoneyField, money_out
 from loyalty.api.idempotency import idempotent
 from loyalty.api.schema import errors
-from loyalty.earning.services import request_hash
 from loyalty.errors import NotFound
+from loyalty.idempotency import request_hash
 from loyalty.subscriptions.models import Plan, Subscription, SubscriptionPayment
 from loyalty.subscriptions.services import payment_record, plan_by_code, subscription_cancel, subscription_create
 from members.selectors import member_get

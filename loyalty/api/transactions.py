@@ -13,8 +13,9 @@ from loyalty.api.members import BalanceOut, TierOut, filtered, tier_out
 from loyalty.api.schema import errors, page_of
 from loyalty.earning.models import Refund, Transaction
 from loyalty.earning.rules import Line
-from loyalty.earning.services import MemberRef, refund_create, request_hash, transaction_create, transaction_preview
+from loyalty.earning.services import MemberRef, refund_create, transaction_create, transaction_preview
 from loyalty.errors import NotFound
+from loyalty.idempotency import request_hash
 from loyalty.ledger.selectors import account_of, balance_of
 from members.cards import card_number_normalise
 from members.errors import MemberNotFound

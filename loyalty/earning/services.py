@@ -1,8 +1,6 @@
 """Earning at checkout: transactions and their refunds."""
 
 import datetime as dt
-import hashlib
-import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -14,7 +12,13 @@ from loyalty.calendar import months_add, year_end_after
 from loyalty.db import in_request_transaction, service_atomic
 from loyalty.earning.models import Campaign, Refund, Transaction
 from loyalty.earning.rules import Earning, Line, Multiplier, Purchase, earning_calculate
-from loyalty.errors import BusinessRule, Conflict, InvalidRequest, MemberInactive, UnsupportedCurrency
+from loyalty.errors import BusinessRule, InvalidRequest, MemberInactive, UnsupportedCurrency
+from loyalty.idempotency import (  # request_hash is re-exported for callers of this module
+    IdempotencyConflict,
+    create_or_replay,
+    replay,
+    request_hash,  # noqa: F401
+)
 from loyalty.ledger.models import Account, LedgerEntry, PointLot
 from loyalty.ledger.services import (
     MAX_POINTS,
@@ -64,16 +68,6 @@ class BackdateTooOld(BusinessRule):
 
 class RefundExceedsRemaining(BusinessRule):
     code = "refund_exceeds_remaining"
-
-
-class IdempotencyConflict(Conflict):
-    code = "idempotency_conflict"
-
-
-def request_hash(payload: object) -> str:
-    """SHA-256 of the canonical JSON of a validated request: same meaning, same hash."""
-    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def lot_expires_at(program: Program, occurred_at: dt.datetime) -> dt.datetime | None:
@@ -203,15 +197,7 @@ def transaction_create(
         existing = Transaction.objects.filter(shop=shop, external_id=external_id).first()
         if existing is None:
             raise
-        return _replayed(existing, fingerprint), False
-
-
-def _replayed(existing: Transaction, fingerprint: str) -> Transaction:
-    if existing.request_hash != fingerprint:
-        raise IdempotencyConflict(
-            "A different transaction was already recorded with this external_id.", param="external_id"
-        )
-    return existing
+        return replay(existing, fingerprint, what="transaction"), False
 
 
 @service_atomic
@@ -224,7 +210,7 @@ def _transaction_create(
     member = account.member
     existing = next(iter(Transaction.objects.filter(shop=shop, external_id=external_id)[:1]), None)
     if existing is not None:  # a retry: the account lock made it wait for the original to commit
-        return _replayed(existing, fingerprint), False
+        return replay(existing, fingerprint, what="transaction"), False
     _currency(program, currency)
     occurred_at = _when(program, occurred_at, now)
     stored_lines = [line_as_json(line) for line in lines or ()]
@@ -283,21 +269,12 @@ def refund_create(
     Pending points of the transaction are cancelled before available ones are taken. Without
     `allow_negative_balance`, what the balance cannot cover is forgiven. Idempotent on (shop, external_id).
     Raises RefundExceedsRemaining, IdempotencyConflict."""
-    try:
-        return _refund_create(
+    return create_or_replay(
+        lambda: _refund_create(
             shop=shop, txn=txn, external_id=external_id, amount=amount, fingerprint=fingerprint, now=now
-        )
-    except IntegrityError:
-        existing = Refund.objects.filter(shop=shop, external_id=external_id).first()
-        if existing is None:
-            raise
-        return _refund_replayed(existing, fingerprint), False
-
-
-def _refund_replayed(existing: Refund, fingerprint: str) -> Refund:
-    if existing.request_hash != fingerprint:
-        raise IdempotencyConflict("A different refund was already recorded with this external_id.", param="external_id")
-    return existing
+        ),
+        model=Refund, shop=shop, external_id=external_id, fingerprint=fingerprint, what="refund",
+    )  # fmt: skip
 
 
 @transaction.atomic
@@ -308,7 +285,7 @@ def _refund_create(
     account = account_lock(member_id=txn.member_id)
     existing = Refund.objects.filter(shop=shop, external_id=external_id).first()
     if existing is not None:
-        return _refund_replayed(existing, fingerprint), False
+        return replay(existing, fingerprint, what="refund"), False
     txn = Transaction.objects.select_for_update().get(pk=txn.pk)  # refunds of one purchase serialize
     if txn.refunded_amount + amount > txn.total:
         raise RefundExceedsRemaining(

@@ -2,11 +2,11 @@
 
 import datetime as dt
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
-from loyalty.earning.services import IdempotencyConflict
 from loyalty.errors import BusinessRule, InvalidRequest, MemberInactive
 from loyalty.holds.models import Hold
+from loyalty.idempotency import create_or_replay, replay
 from loyalty.ledger.models import Account
 from loyalty.ledger.services import Cause, account_capture, account_hold, account_lock, account_release
 from loyalty.program.selectors import program_get
@@ -30,21 +30,12 @@ def hold_create(
     """Move `points` from the member's available balance to held; `(hold, created)`.
 
     Idempotent on (shop, external_id). Raises InsufficientPoints, MemberInactive, IdempotencyConflict."""
-    try:
-        return _hold_create(
+    return create_or_replay(
+        lambda: _hold_create(
             shop=shop, member=member, points=points, external_id=external_id, fingerprint=fingerprint, now=now
-        )
-    except IntegrityError:
-        existing = Hold.objects.filter(shop=shop, external_id=external_id).first()
-        if existing is None:
-            raise
-        return _replayed(existing, fingerprint), False
-
-
-def _replayed(existing: Hold, fingerprint: str) -> Hold:
-    if existing.request_hash != fingerprint:
-        raise IdempotencyConflict("A different hold was already made with this external_id.", param="external_id")
-    return existing
+        ),
+        model=Hold, shop=shop, external_id=external_id, fingerprint=fingerprint, what="hold",
+    )  # fmt: skip
 
 
 @transaction.atomic
@@ -55,7 +46,7 @@ def _hold_create(
     account = account_lock(member_id=member.pk)
     existing = Hold.objects.filter(shop=shop, external_id=external_id).first()
     if existing is not None:
-        return _replayed(existing, fingerprint), False
+        return replay(existing, fingerprint, what="hold"), False
     if member.status != Member.Status.ACTIVE:
         raise MemberInactive(param="member")
     hold = Hold(

@@ -9,11 +9,11 @@ benefits end (`plan_benefits_until`), which checkout reads from the row it locks
 import datetime as dt
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from loyalty.calendar import months_add
-from loyalty.earning.services import IdempotencyConflict
 from loyalty.errors import InvalidRequest, InvalidState, MemberInactive, NotFound, UnsupportedCurrency
+from loyalty.idempotency import create_or_replay, replay
 from loyalty.ledger.models import Account, LedgerEntry
 from loyalty.ledger.services import Cause, account_credit, account_lock, account_save, member_id_of
 from loyalty.program.selectors import program_get
@@ -136,24 +136,13 @@ def payment_record(
     Succeeded: the subscription becomes (or stays) active, its period advances by one interval and the
     plan's renewal bonus is credited, once per period. Failed: past_due; benefits last the program's
     grace. Raises AmountMismatch, UnsupportedCurrency, InvalidState, IdempotencyConflict."""
-    try:
-        return _payment_record(
+    return create_or_replay(
+        lambda: _payment_record(
             shop=shop, subscription=subscription, external_id=external_id, amount=amount, currency=currency,
             status=status, fingerprint=fingerprint, now=now,
-        )  # fmt: skip
-    except IntegrityError:
-        existing = SubscriptionPayment.objects.filter(shop=shop, external_id=external_id).first()
-        if existing is None:
-            raise
-        return _replayed(existing, fingerprint), False
-
-
-def _replayed(existing: SubscriptionPayment, fingerprint: str) -> SubscriptionPayment:
-    if existing.request_hash != fingerprint:
-        raise IdempotencyConflict(
-            "A different payment was already reported with this external_id.", param="external_id"
-        )
-    return existing
+        ),
+        model=SubscriptionPayment, shop=shop, external_id=external_id, fingerprint=fingerprint, what="payment",
+    )  # fmt: skip
 
 
 @transaction.atomic
@@ -164,7 +153,7 @@ def _payment_record(
     account = account_lock(member_id=subscription.member_id)
     existing = SubscriptionPayment.objects.filter(shop=shop, external_id=external_id).first()
     if existing is not None:
-        return _replayed(existing, fingerprint), False
+        return replay(existing, fingerprint, what="payment"), False
     subscription = Subscription.objects.select_related("plan").get(pk=subscription.pk)
     plan = subscription.plan
     if currency != plan.currency:

@@ -258,7 +258,7 @@ def test_the_same_hold_external_id_with_other_points_is_409_and_writes_nothing(a
     assert error(r) == {
         "type": "conflict",
         "code": "idempotency_conflict",
-        "message": "A different hold was already made with this external_id.",
+        "message": "A different hold was already recorded with this external_id.",
         "param": "external_id",
     }
     assert db_state() == before
