@@ -6,7 +6,7 @@ PORT ?= 8000
 PYTEST_ARGS ?=
 CELERY_WORKER := $(BIN)/celery -A config worker --beat --loglevel=INFO --schedule var/celerybeat-schedule
 
-.PHONY: run test lint migrate worker clean bench-earn
+.PHONY: run test lint migrate worker clean bench-earn bench-jobs
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,12 @@ worker: $(VENV)/.installed
 BENCH_ARGS ?=
 bench-earn: $(VENV)/.installed-bench
 	$(BIN)/python bench/earn.py $(BENCH_ARGS)
+
+# The jobs benchmark (docs/BENCHMARKS.md, "Jobs"): needs PostgreSQL; builds (or reuses) its own template database,
+# loyalty_bench_jobs (or $$BENCH_JOBS_DATABASE_URL), copies it twice per run; about 10 minutes at full size.
+# BENCH_ARGS='--members 10000' for a smaller run.
+bench-jobs: $(VENV)/.installed-bench
+	$(BIN)/python bench/jobs.py $(BENCH_ARGS)
 
 # Removes the virtualenv, caches and the local broker's queue; the SQLite database in var/ stays.
 clean:

@@ -22,9 +22,7 @@ import hashlib
 import http.client
 import json
 import os
-import platform
 import random
-import re
 import resource
 import secrets
 import shutil
@@ -39,10 +37,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from importlib.metadata import version
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import django
 import psycopg
+from common import code_version, database_ensure, machine_facts, write_section
 from psycopg.types.json import Jsonb
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,21 +59,6 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 # --- set-up --------------------------------------------------------------------------------------------
-
-
-def database_ensure(url: str, *, fresh: bool) -> None:
-    """Create the database named in `url` if it does not exist (connecting to `postgres` to do it); with
-    `fresh`, drop it first."""
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    admin = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        if fresh:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            print(f"dropped database {name}")
-        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is None:
-            conn.execute(f'CREATE DATABASE "{name}"')
-            print(f"created database {name}")
 
 
 def card_number(index: int) -> str:
@@ -573,29 +556,6 @@ def server_stop(process: subprocess.Popen) -> None:
 # --- report ---------------------------------------------------------------------------------------------------
 
 
-def machine_facts() -> dict[str, str]:
-    mem_kb = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1))
-    model = re.search(r"model name\s*:\s*(.+)", Path("/proc/cpuinfo").read_text())
-    return {
-        "cpu": f"{os.cpu_count()} cores ({model.group(1).strip() if model else platform.machine()})",
-        "ram": f"{mem_kb / 1024 / 1024:.0f} GiB",
-        "os": platform.platform(),
-        "python": platform.python_version(),
-        "django": django.get_version(),
-        "psycopg": psycopg.__version__,
-    }
-
-
-def code_version() -> str:
-    """The commit measured, and whether the work tree differed from it."""
-
-    def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False).stdout.strip()
-
-    commit = git("rev-parse", "--short", "HEAD") or "unknown"
-    return commit + (" with uncommitted changes" if git("status", "--porcelain", "--untracked-files=no") else "")
-
-
 def versions_extra(url: str, gunicorn_version: str, wrk: str | None) -> dict[str, str]:
     with psycopg.connect(url) as conn:
         server = conn.execute("SHOW server_version").fetchone()[0]
@@ -712,22 +672,6 @@ def section(args, facts: dict, api: list[Result], base: list[Result], command: s
     return "\n".join(lines)
 
 
-def write_section(path: Path, text: str) -> None:
-    """Replace the `## Earn` section (up to the next `## ` heading) or append it."""
-    current = (
-        path.read_text()
-        if path.exists()
-        else "# Benchmarks\n\nEach benchmark in `bench/` compares against a raw-SQL baseline in the same run and "
-        "writes its figures to its own section here, replacing the section of its previous run.\n"
-    )
-    pattern = re.compile(r"^## Earn\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(current):
-        updated = pattern.sub(lambda _: text + "\n", current, count=1)
-    else:
-        updated = current.rstrip("\n") + "\n\n" + text + "\n"
-    path.write_text(updated.rstrip("\n") + "\n")
-
-
 # --- main -----------------------------------------------------------------------------------------------------
 
 
@@ -838,7 +782,7 @@ def main(argv: list[str] | None = None) -> int:
     if base_results and not args.no_report:
         given = sys.argv[1:] if argv is None else argv
         command = ".venv/bin/python bench/earn.py " + " ".join(given) if given else "make bench-earn"
-        write_section(args.report, section(args, facts, api_results, base_results, command, client))
+        write_section(args.report, section(args, facts, api_results, base_results, command, client), SECTION)
         print(f"wrote {args.report.relative_to(ROOT) if args.report.is_relative_to(ROOT) else args.report}")
     print(f"total {time.monotonic() - started:.0f} s")
     failed = sum(r.bad for r in api_results + base_results)

@@ -1,14 +1,14 @@
 """Paid loyalty: plans, subscriptions, payments, cancellation (API.md, Paid loyalty subscriptions)."""
 
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from loyalty.api.base import ShopApi
+from loyalty.api.base import Cursor, ShopApi
 from loyalty.api.fields import CurrencyField, MoneyField, money_out
 from loyalty.api.idempotency import idempotent
-from loyalty.api.schema import errors
+from loyalty.api.schema import errors, page_of
 from loyalty.errors import NotFound
 from loyalty.idempotency import request_hash
 from loyalty.subscriptions.models import Plan, Subscription, SubscriptionPayment
@@ -36,11 +36,21 @@ def plan_out(plan: Plan) -> dict:
     ).data  # fmt: skip
 
 
+class PlanPage(Cursor):
+    ordering = ("price", "id")
+
+
 class PlansApi(ShopApi):
-    @extend_schema(operation_id="plans_list", responses={200: PlanOut(many=True), **errors(401, 429)},
-                   summary="The plans members can subscribe to")  # fmt: skip
+    @extend_schema(
+        operation_id="plans_list",
+        parameters=[OpenApiParameter("limit", int), OpenApiParameter("cursor", str)],
+        responses={200: page_of(PlanOut), **errors(400, 401, 429)},
+        summary="The plans members can subscribe to",
+    )
     def get(self, request):
-        return Response([plan_out(plan) for plan in Plan.objects.filter(active=True)])
+        paginator = PlanPage()
+        page = paginator.paginate_queryset(Plan.objects.filter(active=True), request, view=self)
+        return paginator.get_paginated_response([plan_out(plan) for plan in page])
 
 
 class SubscriptionOut(serializers.Serializer):

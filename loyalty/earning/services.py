@@ -114,12 +114,13 @@ def campaigns_running(*, at: dt.datetime) -> list[Campaign]:
 
 def purchase_earning(
     *, program: Program, shop: Shop, account: Account | None, occurred_at: dt.datetime, total: Decimal,
-    lines: Sequence[Line],
+    lines: Sequence[Line], now: dt.datetime,
 ) -> Earning:  # fmt: skip
-    """What a purchase earns with the member's multipliers in force before it: the tier they hold and the
-    plan whose benefits they enjoy when it happened."""
+    """What a purchase earns with the member's multipliers in force before it is recorded: the tier they
+    hold and the plan whose benefits they enjoy now (a backdated purchase earns at today's status, as it
+    does for tiers)."""
     tier = tier_by_id(account.tier_id) if account is not None else None
-    plan = plan_benefits_of(account, now=occurred_at)
+    plan = plan_benefits_of(account, now=now)
     purchase = Purchase(
         program=program,
         shop_code=shop.code,
@@ -165,7 +166,7 @@ def transaction_preview(
     account = Account.objects.filter(member=member).first() if member is not None else None
     return purchase_earning(
         program=program, shop=shop, account=account, occurred_at=occurred_at, total=total,
-        lines=purchase_lines(total, lines),
+        lines=purchase_lines(total, lines), now=now,
     )  # fmt: skip
 
 
@@ -218,7 +219,7 @@ def _transaction_create(
     if member.status != Member.Status.ACTIVE:
         raise MemberInactive(param="member")
     earning = purchase_earning(
-        program=program, shop=shop, account=account, occurred_at=occurred_at, total=total, lines=lines
+        program=program, shop=shop, account=account, occurred_at=occurred_at, total=total, lines=lines, now=now
     )
     available_at = max(occurred_at + dt.timedelta(days=program.pending_days), now)
     pending = available_at > now
