@@ -211,6 +211,10 @@ def template_build(url: str, params: Params) -> float:
         conn.execute("SET synchronous_commit = off")
         conn.execute("SET work_mem = '256MB'")
         conn.execute("SELECT setseed(0.42)")
+        if conn.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").fetchone()[0]:
+            # The rows are consistent by construction: skip the (deferred) foreign-key triggers, which would
+            # otherwise check 4 million references one by one at commit.
+            conn.execute("SET session_replication_role = replica")
         tiers = dict(conn.execute("SELECT code, id FROM loyalty_tier").fetchall())
         shop = conn.execute("SELECT id FROM loyalty_shop WHERE code = 'demo-shop'").fetchone()[0]
         values = {
@@ -538,7 +542,7 @@ def section(args, params: Params, facts: dict, rows: list[tuple[Measure, Measure
         )
     lines += ["", "What each side reported:", ""]
     for job, base in rows:
-        lines += [f"- job: `{job.summary}` ({job.extra.get('chunks', 0)} chunks)", f"- baseline: `{base.summary}`"]
+        lines += [f"- job: `{job.summary}`", f"- baseline: `{base.summary}`"]
     lines += [
         "",
         "Checks: " + "; ".join(checks) + ". Totals on both copies: "

@@ -7,6 +7,7 @@ moves to the highest tier they qualify for (or none). Each move is a TierChange 
 
 import datetime as dt
 
+from django.db import connection
 from django.db.models import Sum
 
 from loyalty.earning.models import Transaction
@@ -15,6 +16,52 @@ from loyalty.ledger.models import Account
 from loyalty.program.selectors import program_get
 from loyalty.tiers.models import TierChange
 from loyalty.tiers.services import rank_of, tier_by_id, tier_for, tiers_all, window_start
+
+# On PostgreSQL a chunk is one statement: qualifying points, the best tier, the decision (the same rules as
+# `work` below), the accounts and the TierChange rows together.
+RECALCULATE_CHUNK_SQL = """
+WITH qualifying AS (
+    SELECT a.id AS account_id, COALESCE(SUM(t.qualifying_points), 0) AS points
+    FROM loyalty_account a
+    LEFT JOIN loyalty_transaction t ON t.member_id = a.member_id AND t.occurred_at > %(since)s
+    WHERE a.id = ANY(%(accounts)s)
+    GROUP BY a.id
+),
+placed AS (
+    SELECT a.id, a.tier_id, a.tier_valid_until, q.points, cur.rank AS cur_rank, cur.threshold AS cur_threshold,
+           best.id AS best_id, best.rank AS best_rank
+    FROM loyalty_account a
+    JOIN qualifying q ON q.account_id = a.id
+    LEFT JOIN loyalty_tier cur ON cur.id = a.tier_id
+    LEFT JOIN LATERAL (
+        SELECT id, rank FROM loyalty_tier WHERE threshold <= q.points ORDER BY rank DESC LIMIT 1
+    ) best ON TRUE
+),
+decided AS (
+    SELECT id, tier_id, points, best_id,
+           CASE
+               WHEN COALESCE(best_rank, -1) > COALESCE(cur_rank, -1) THEN 'upgrade'
+               WHEN tier_id IS NOT NULL AND (tier_valid_until IS NULL OR tier_valid_until <= %(now)s)
+                    AND points < cur_threshold THEN 'downgrade'
+               WHEN tier_id IS NOT NULL AND (tier_valid_until IS NULL OR tier_valid_until <= %(now)s) THEN 'renewed'
+           END AS outcome
+    FROM placed
+),
+accounts AS (
+    UPDATE loyalty_account a
+    SET tier_id = CASE WHEN d.outcome = 'renewed' THEN a.tier_id ELSE d.best_id END,
+        tier_valid_until = CASE WHEN d.outcome <> 'renewed' AND d.best_id IS NULL THEN NULL ELSE %(renewed)s END
+    FROM decided d
+    WHERE a.id = d.id AND d.outcome IS NOT NULL
+),
+changes AS (
+    INSERT INTO loyalty_tierchange
+        (account_id, from_tier_id, to_tier_id, reason, qualifying_points, valid_until, created_at)
+    SELECT id, tier_id, best_id, outcome, points, CASE WHEN best_id IS NULL THEN NULL ELSE %(renewed)s END, %(now)s
+    FROM decided WHERE outcome IN ('upgrade', 'downgrade')
+)
+SELECT outcome, COUNT(*) FROM decided WHERE outcome IS NOT NULL GROUP BY outcome
+"""
 
 
 def recalculate_tiers(*, now: dt.datetime, chunk_size: int = 1000) -> JobRun:
@@ -27,6 +74,13 @@ def recalculate_tiers(*, now: dt.datetime, chunk_size: int = 1000) -> JobRun:
 
     def candidates(after: int):
         return Account.objects.filter(pk__gt=after).order_by("pk").values_list("pk", flat=True)[:chunk_size]
+
+    def work_in_one_statement(accounts: list[Account]) -> None:
+        params = {"accounts": [a.pk for a in accounts], "since": since, "now": now, "renewed": renewed_until}
+        with connection.cursor() as cursor:
+            cursor.execute(RECALCULATE_CHUNK_SQL, params)
+            for outcome, count in cursor.fetchall():
+                run.add(**{"renewed" if outcome == "renewed" else f"{outcome}s": count})
 
     def work(accounts: list[Account]) -> None:
         qualifying = dict(
@@ -71,4 +125,7 @@ def recalculate_tiers(*, now: dt.datetime, chunk_size: int = 1000) -> JobRun:
 
     if not tiers and not Account.objects.filter(tier__isnull=False).exists():
         return run
-    return run_chunks(run, candidates=candidates, work=work, chunk_size=chunk_size)
+    one_statement = connection.vendor == "postgresql"
+    return run_chunks(
+        run, candidates=candidates, work=work_in_one_statement if one_statement else work, chunk_size=chunk_size
+    )
