@@ -91,6 +91,8 @@ else:
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
 DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default=None)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# The covering index of tier sums has an INCLUDE column that SQLite leaves out; PostgreSQL uses it.
+SILENCED_SYSTEM_CHECKS = ["models.W040"]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

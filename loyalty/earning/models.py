@@ -84,7 +84,10 @@ class Transaction(models.Model):
         ordering = ["-id"]
         indexes = [
             models.Index(fields=["shop", "-id"], name="transaction_shop_newest"),
-            models.Index(fields=["member", "occurred_at"], name="transaction_member_occurred"),
+            # Covers the qualifying-points sums of tiers (on PostgreSQL an index-only scan per member).
+            models.Index(
+                fields=["member", "occurred_at"], include=["qualifying_points"], name="transaction_member_qualifying"
+            ),
         ]
         constraints = [
             models.UniqueConstraint(fields=["shop", "external_id"], name="transaction_external_id_per_shop"),

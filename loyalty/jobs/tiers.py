@@ -7,7 +7,7 @@ moves to the highest tier they qualify for (or none). Each move is a TierChange 
 
 import datetime as dt
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Sum
 
 from loyalty.earning.models import Transaction
@@ -20,12 +20,14 @@ from loyalty.tiers.services import rank_of, tier_by_id, tier_for, tiers_all, win
 # On PostgreSQL a chunk is one statement: qualifying points, the best tier, the decision (the same rules as
 # `work` below), the accounts and the TierChange rows together.
 RECALCULATE_CHUNK_SQL = """
-WITH qualifying AS (
-    SELECT a.id AS account_id, COALESCE(SUM(t.qualifying_points), 0) AS points
-    FROM loyalty_account a
-    LEFT JOIN loyalty_transaction t ON t.member_id = a.member_id AND t.occurred_at > %(since)s
-    WHERE a.id = ANY(%(accounts)s)
-    GROUP BY a.id
+WITH claimed AS (
+    SELECT id, member_id FROM loyalty_account WHERE id = ANY(%(accounts)s) FOR UPDATE SKIP LOCKED
+),
+qualifying AS (
+    SELECT c.id AS account_id, COALESCE(SUM(t.qualifying_points), 0) AS points
+    FROM claimed c
+    LEFT JOIN loyalty_transaction t ON t.member_id = c.member_id AND t.occurred_at > %(since)s
+    GROUP BY c.id
 ),
 placed AS (
     SELECT a.id, a.tier_id, a.tier_valid_until, q.points, cur.rank AS cur_rank, cur.threshold AS cur_threshold,
@@ -60,7 +62,7 @@ changes AS (
     SELECT id, tier_id, best_id, outcome, points, CASE WHEN best_id IS NULL THEN NULL ELSE %(renewed)s END, %(now)s
     FROM decided WHERE outcome IN ('upgrade', 'downgrade')
 )
-SELECT outcome, COUNT(*) FROM decided WHERE outcome IS NOT NULL GROUP BY outcome
+SELECT outcome, COUNT(*) FROM decided GROUP BY outcome
 """
 
 
@@ -75,12 +77,24 @@ def recalculate_tiers(*, now: dt.datetime, chunk_size: int = 1000) -> JobRun:
     def candidates(after: int):
         return Account.objects.filter(pk__gt=after).order_by("pk").values_list("pk", flat=True)[:chunk_size]
 
-    def work_in_one_statement(accounts: list[Account]) -> None:
-        params = {"accounts": [a.pk for a in accounts], "since": since, "now": now, "renewed": renewed_until}
-        with connection.cursor() as cursor:
-            cursor.execute(RECALCULATE_CHUNK_SQL, params)
-            for outcome, count in cursor.fetchall():
-                run.add(**{"renewed" if outcome == "renewed" else f"{outcome}s": count})
+    def chunks_in_one_statement() -> JobRun:
+        """The PostgreSQL path: each chunk claims its accounts (SKIP LOCKED) inside the one statement."""
+        after = 0
+        while True:
+            with transaction.atomic():
+                ids = list(candidates(after))
+                if not ids:
+                    return run
+                after = ids[-1]
+                params = {"accounts": ids, "since": since, "now": now, "renewed": renewed_until}
+                with connection.cursor() as cursor:
+                    cursor.execute(RECALCULATE_CHUNK_SQL, params)
+                    outcomes = cursor.fetchall()
+            run.chunks += 1
+            run.accounts += sum(count for _, count in outcomes)
+            for outcome, count in outcomes:
+                if outcome is not None:
+                    run.add(**{"renewed" if outcome == "renewed" else f"{outcome}s": count})
 
     def work(accounts: list[Account]) -> None:
         qualifying = dict(
@@ -125,7 +139,6 @@ def recalculate_tiers(*, now: dt.datetime, chunk_size: int = 1000) -> JobRun:
 
     if not tiers and not Account.objects.filter(tier__isnull=False).exists():
         return run
-    one_statement = connection.vendor == "postgresql"
-    return run_chunks(
-        run, candidates=candidates, work=work_in_one_statement if one_statement else work, chunk_size=chunk_size
-    )
+    if connection.vendor == "postgresql":
+        return chunks_in_one_statement()
+    return run_chunks(run, candidates=candidates, work=work, chunk_size=chunk_size)
