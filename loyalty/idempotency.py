@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable
 from typing import TypeVar
 
-from django.db import IntegrityError, models
+from django.db import IntegrityError, models, transaction
 
 from loyalty.errors import Conflict
 
@@ -36,10 +36,19 @@ def create_or_replay(
     create: Callable[[], tuple[T, bool]], *, model: type[T], shop, external_id: str, fingerprint: str, what: str
 ) -> tuple[T, bool]:
     """Run `create` (a transaction that finds same-member retries itself, under the account lock); when
-    the unique constraint reports a concurrent request with this external_id, answer as a retry of it."""
+    the unique constraint reports a concurrent request with this external_id, answer as a retry of it.
+
+    Inside a request's own transaction `create` runs without a savepoint, so after the violation nothing
+    can be read: the request is refused as a conflict and rolls back whole."""
     try:
         return create()
-    except IntegrityError:
+    except IntegrityError as exc:
+        if "external_id" not in str(exc):
+            raise
+        if transaction.get_connection().needs_rollback:
+            raise IdempotencyConflict(
+                f"A different {what} was already recorded with this external_id.", param="external_id"
+            ) from exc
         existing = model.objects.filter(shop=shop, external_id=external_id).first()
         if existing is None:
             raise

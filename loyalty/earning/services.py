@@ -6,15 +6,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from loyalty.calendar import months_add, year_end_after
-from loyalty.db import in_request_transaction, service_atomic
+from loyalty.db import service_atomic
 from loyalty.earning.models import Campaign, Refund, Transaction
 from loyalty.earning.rules import Earning, Line, Multiplier, Purchase, earning_calculate
 from loyalty.errors import BusinessRule, InvalidRequest, MemberInactive, UnsupportedCurrency
 from loyalty.idempotency import (  # request_hash is re-exported for callers of this module
-    IdempotencyConflict,
     create_or_replay,
     replay,
     request_hash,  # noqa: F401
@@ -41,6 +40,7 @@ from loyalty.tiers.services import (
     qualifying_points,
     tier_by_id,
     tier_change_record,
+    tiers_all,
 )
 from members.models import Member
 from members.public_ids import public_id_new
@@ -181,24 +181,13 @@ def transaction_create(
     different request with that external_id raises IdempotencyConflict. Raises InvalidRequest
     (total_mismatch, occurred_at_in_future), UnsupportedCurrency, BackdateTooOld, MemberInactive,
     MemberNotFound."""
-    try:
-        return _transaction_create(
+    return create_or_replay(
+        lambda: _transaction_create(
             shop=shop, member=member, external_id=external_id, currency=currency, total=total,
             occurred_at=occurred_at, lines=lines, fingerprint=fingerprint, now=now,
-        )  # fmt: skip
-    except IntegrityError as exc:
-        # Another request with this external_id, for another member, committed first (one for the same
-        # member is found under the account lock). The unique constraint decides, so nothing credits twice.
-        if "external_id" not in str(exc):
-            raise
-        if in_request_transaction():  # the request's transaction is spoilt: refuse, it rolls back
-            raise IdempotencyConflict(
-                "A different transaction was already recorded with this external_id.", param="external_id"
-            ) from exc
-        existing = Transaction.objects.filter(shop=shop, external_id=external_id).first()
-        if existing is None:
-            raise
-        return replay(existing, fingerprint, what="transaction"), False
+        ),
+        model=Transaction, shop=shop, external_id=external_id, fingerprint=fingerprint, what="transaction",
+    )  # fmt: skip
 
 
 @service_atomic
@@ -232,7 +221,7 @@ def _transaction_create(
         available_at=available_at if pending else now, created_at=now, lines=stored_lines,
     )  # fmt: skip
     account.last_purchase_at = max(account.last_purchase_at or occurred_at, occurred_at)
-    qualifying = qualifying_points(member_id=member.pk, program=program, now=now)
+    qualifying = qualifying_points(member_id=member.pk, program=program, now=now) if tiers_all() else 0
     tier_move = account_tier_after_purchase(account, qualifying=qualifying, program=program, now=now)
     if earning.points:
         expires_at = lot_expires_at(program, occurred_at)
@@ -282,6 +271,8 @@ def refund_create(
 def _refund_create(
     *, shop: Shop, txn: Transaction, external_id: str, amount: Decimal, fingerprint: str, now: dt.datetime
 ) -> tuple[Refund, bool]:
+    if not isinstance(amount, Decimal) or amount <= 0:
+        raise InvalidRequest("A refund is an amount above 0.", code="amount_out_of_range", param="amount")
     program = program_get()
     account = account_lock(member_id=txn.member_id)
     existing = Refund.objects.filter(shop=shop, external_id=external_id).first()
@@ -302,12 +293,10 @@ def _refund_create(
         public_id=public_id_new("ref"), transaction=txn, shop=shop, external_id=external_id,
         request_hash=fingerprint, amount=amount, created_at=now,
     )  # fmt: skip
-    refund.save(force_insert=True)
     cause = Cause(
         shop=shop, transaction_id=txn.pk, reference=f"refund:{refund.public_id}", actor=f"shop:{shop.code}",
         description=f"refund {external_id} of {txn.external_id}",
     )  # fmt: skip
-    clawed = forgiven = 0
     if due > 0:
         lot = PointLot.objects.filter(entry__transaction=txn, entry__kind=LedgerEntry.Kind.EARN, pending=True).first()
         from_pending = min(due, lot.remaining) if lot is not None else 0
@@ -315,20 +304,19 @@ def _refund_create(
             account_pending_cancel(account, lot=lot, points=from_pending, now=now, cause=cause)
         from_available = due - from_pending
         if from_available and not program.allow_negative_balance:
-            forgiven = from_available - min(from_available, max(account.available, 0))
-            from_available -= forgiven
+            refund.points_forgiven = from_available - min(from_available, max(account.available, 0))
+            from_available -= refund.points_forgiven
         if from_available:
             account_debit(
                 account, points=from_available, now=now, kind=LedgerEntry.Kind.CLAWBACK,
                 allow_negative=program.allow_negative_balance, cause=cause,
             )  # fmt: skip
-        clawed = from_pending + from_available
-    refund.points_clawed_back, refund.points_forgiven = clawed, forgiven
-    Refund.objects.filter(pk=refund.pk).update(points_clawed_back=clawed, points_forgiven=forgiven)
+        refund.points_clawed_back = from_pending + from_available
+    refund.save(force_insert=True)
     base_left = math.floor(txn.base_points * (txn.total - refunded) / txn.total) if txn.total else 0
     Transaction.objects.filter(pk=txn.pk).update(
-        refunded_amount=refunded, points_clawed_back=txn.points_clawed_back + clawed,
-        points_forgiven=txn.points_forgiven + forgiven, qualifying_points=base_left,
+        refunded_amount=refunded, points_clawed_back=txn.points_clawed_back + refund.points_clawed_back,
+        points_forgiven=txn.points_forgiven + refund.points_forgiven, qualifying_points=base_left,
     )  # fmt: skip
     refund.account = account
     return refund, True
