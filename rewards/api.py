@@ -5,7 +5,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from loyalty.api.base import ApiKeyThrottle, Cursor, ShopApi
+from loyalty.api.base import ApiKeyThrottle, Cursor, ShopApi, shop_object
 from loyalty.api.fields import money_out
 from loyalty.api.idempotency import idempotent
 from loyalty.api.members import BalanceOut
@@ -152,13 +152,10 @@ class RedemptionCancelApi(ShopApi):
     )  # fmt: skip
     @idempotent
     def post(self, request, redemption_id: str):
-        redemption = (
-            Redemption.objects.filter(public_id=redemption_id, shop=request.shop)
-            .select_related("reward", "member")
-            .first()
-        )
-        if redemption is None:
-            raise RedemptionNotFound(param="id")
+        redemption = shop_object(
+            Redemption.objects.select_related("reward", "member"), request, redemption_id,
+            RedemptionNotFound(param="id"),
+        )  # fmt: skip
         member, reward = redemption.member, redemption.reward
         redemption = redemption_cancel(redemption=redemption, now=timezone.now(), actor=f"shop:{request.shop.code}")
         redemption.member, redemption.reward = member, reward

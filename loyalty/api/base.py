@@ -40,14 +40,12 @@ class ApiKeyAuthentication(BaseAuthentication):
 
 
 class HasScope(BasePermission):
-    """The key must carry the view's `required_scope` (for the request's method, when a dict)."""
+    """The key must carry the view's `required_scope`, if it names one."""
 
     def has_permission(self, request, view) -> bool:
         if not isinstance(request.auth, ApiKey):
             raise exceptions.NotAuthenticated()
         scope = view.required_scope
-        if isinstance(scope, dict):
-            scope = scope.get(request.method)
         if scope and scope not in request.auth.scopes:
             raise exceptions.PermissionDenied(f"This API key lacks the `{scope}` scope.")
         return True
@@ -108,7 +106,7 @@ class ShopApi(APIView):
     permission_classes = [HasScope]
     throttle_classes = [ApiKeyThrottle]
     parser_classes = [ExactJSONParser]
-    required_scope: str | dict[str, str] | None = None
+    required_scope: str | None = None
 
     def initial(self, request, *args, **kwargs) -> None:
         super().initial(request, *args, **kwargs)
@@ -139,3 +137,11 @@ class ShopApi(APIView):
         paginator = Cursor()
         page = paginator.paginate_queryset(queryset, request, view=self)
         return paginator.get_paginated_response(serializer_class(page, many=True, context=context).data)
+
+
+def shop_object(queryset, request, public_id: str, missing: Exception):
+    """The calling shop's object with this public id; another shop's is as unknown as a missing one."""
+    found = queryset.filter(public_id=public_id, shop=request.shop).first()
+    if found is None:
+        raise missing
+    return found

@@ -5,7 +5,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from loyalty.api.base import ShopApi
+from loyalty.api.base import ShopApi, shop_object
 from loyalty.api.fields import money_out
 from loyalty.api.idempotency import idempotent
 from loyalty.api.members import BalanceOut
@@ -45,10 +45,10 @@ def hold_out(hold: Hold) -> dict:
 
 
 def own_hold(request, hold_id: str) -> Hold:
-    hold = Hold.objects.filter(public_id=hold_id, shop=request.shop).select_related("member").first()
-    if hold is None:
-        raise NotFound("No such hold.", code="hold_not_found", param="id")
-    return hold
+    return shop_object(
+        Hold.objects.select_related("member"), request, hold_id,
+        NotFound("No such hold.", code="hold_not_found", param="id"),
+    )  # fmt: skip
 
 
 class HoldIn(serializers.Serializer):

@@ -5,7 +5,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from loyalty.api.base import Cursor, ShopApi
+from loyalty.api.base import Cursor, ShopApi, shop_object
 from loyalty.api.fields import CurrencyField, MoneyField, money_out
 from loyalty.api.idempotency import idempotent
 from loyalty.api.schema import errors, page_of
@@ -73,14 +73,10 @@ def subscription_out(subscription: Subscription) -> dict:
 
 
 def own_subscription(request, subscription_id: str) -> Subscription:
-    subscription = (
-        Subscription.objects.filter(public_id=subscription_id, shop=request.shop)
-        .select_related("member", "plan")
-        .first()
-    )
-    if subscription is None:
-        raise NotFound("No such subscription.", code="subscription_not_found", param="id")
-    return subscription
+    return shop_object(
+        Subscription.objects.select_related("member", "plan"), request, subscription_id,
+        NotFound("No such subscription.", code="subscription_not_found", param="id"),
+    )  # fmt: skip
 
 
 class SubscriptionIn(serializers.Serializer):

@@ -6,7 +6,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from loyalty.api.base import ShopApi
+from loyalty.api.base import ShopApi, shop_object
 from loyalty.api.fields import CurrencyField, MoneyField, money_out, money_places_check
 from loyalty.api.idempotency import idempotent
 from loyalty.api.members import BalanceOut, TierOut, filtered, tier_out
@@ -18,8 +18,8 @@ from loyalty.errors import NotFound
 from loyalty.idempotency import request_hash
 from loyalty.ledger.selectors import account_of, balance_of
 from members.cards import card_number_normalise
-from members.errors import MemberNotFound
 from members.models import Member
+from members.selectors import member_get, member_lookup
 
 LINES_MAX = 500
 
@@ -66,15 +66,10 @@ def lines_of(data: dict) -> list[Line] | None:
 
 
 def member_of(data: dict) -> Member:
+    """The member a purchase names, by id or by card number."""
     if data.get("member"):
-        member = Member.objects.filter(public_id=data["member"]).first()
-        param = "member"
-    else:
-        member = Member.objects.filter(card_number=card_number_normalise(data["card_number"])).first()
-        param = "card_number"
-    if member is None:
-        raise MemberNotFound(param=param)
-    return member
+        return member_get(public_id=data["member"])
+    return member_lookup(card_number=data["card_number"])
 
 
 class BreakdownOut(serializers.Serializer):
@@ -211,13 +206,10 @@ class TransactionPreviewApi(ShopApi):
 
 
 def own_transaction(request, transaction_id: str) -> Transaction:
-    """The calling shop's transaction; another shop's is as unknown as a missing one."""
-    txn = (
-        Transaction.objects.filter(public_id=transaction_id, shop=request.shop).select_related("member", "shop").first()
-    )
-    if txn is None:
-        raise NotFound("No such transaction.", code="transaction_not_found", param="id")
-    return txn
+    return shop_object(
+        Transaction.objects.select_related("member", "shop"), request, transaction_id,
+        NotFound("No such transaction.", code="transaction_not_found", param="id"),
+    )  # fmt: skip
 
 
 class TransactionDetailApi(ShopApi):
