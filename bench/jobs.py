@@ -103,8 +103,8 @@ GENERATE = [
     (
         "accounts",
         """
-        INSERT INTO loyalty_account (id, member_id, available, pending, held, updated_at, tier_id, tier_valid_until)
-        SELECT i, i, COALESCE(s.total, 0), 0, 0, %(lots_from)s,
+        INSERT INTO loyalty_account (id, member_id, available, pending, held, tier_id, tier_valid_until)
+        SELECT i, i, COALESCE(s.total, 0), 0, 0,
                CASE i %% 4 WHEN 1 THEN %(bronze)s WHEN 2 THEN %(silver)s WHEN 3 THEN %(gold)s END,
                CASE i %% 4 WHEN 1 THEN %(now)s + interval '90 days' WHEN 2 THEN %(now)s - interval '1 day'
                            WHEN 3 THEN %(now)s + interval '30 days' END

@@ -18,7 +18,6 @@ class Account(models.Model):
     # the row it locks anyway: the plan's benefits hold while `plan_benefits_until` is in the future.
     plan = models.ForeignKey("loyalty.Plan", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     plan_benefits_until = models.DateTimeField(null=True, blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         indexes = [
