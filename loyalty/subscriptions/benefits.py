@@ -3,17 +3,13 @@
 import datetime as dt
 
 from loyalty.ledger.models import Account
-from loyalty.program.selectors import settings_cache_clear, settings_cached
+from loyalty.program.selectors import settings_cached
 from loyalty.subscriptions.models import Plan
 
 
 @settings_cached
 def plans_by_id() -> dict[int, Plan]:
     return {plan.pk: plan for plan in Plan.objects.all()}
-
-
-def plans_cache_clear() -> None:
-    settings_cache_clear()
 
 
 def plan_benefits_of(account: Account | None, *, now: dt.datetime) -> Plan | None:
