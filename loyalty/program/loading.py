@@ -152,17 +152,22 @@ class ShopIn(StrictSerializer):
     active = serializers.BooleanField(required=False, default=True)
 
 
+def refuse_repeats(items: list[dict], field: str, message: str) -> None:
+    """A ValidationError naming every item (by index) whose `field` repeats an earlier item's."""
+    seen: set = set()
+    errors: list[dict] = []
+    for item in items:
+        errors.append({field: [message]} if item[field] in seen else {})
+        seen.add(item[field])
+    if any(errors):
+        raise serializers.ValidationError(errors)
+
+
 class CodedListSerializer(serializers.ListSerializer):
     """A list of objects identified by `code`: each code at most once."""
 
     def validate(self, attrs: list) -> list:
-        seen: set[str] = set()
-        errors: list[dict] = []
-        for item in attrs:
-            errors.append({"code": ["appears more than once"]} if item["code"] in seen else {})
-            seen.add(item["code"])
-        if any(errors):
-            raise serializers.ValidationError(errors)
+        refuse_repeats(attrs, "code", "appears more than once")
         return attrs
 
 
@@ -180,22 +185,21 @@ class TierIn(StrictSerializer):
 
 
 class TierListSerializer(CodedListSerializer):
-    """Each threshold once; ranks default to the order of thresholds."""
+    """Each threshold and rank once; ranks default to the order of thresholds and must follow it, since
+    a member holds the highest-ranked tier whose threshold they reach."""
 
     def validate(self, attrs: list) -> list:
         attrs = super().validate(attrs)
-        errors: list[dict] = []
-        seen: set[int] = set()
-        for item in attrs:
-            errors.append({"threshold": ["two tiers have this threshold"]} if item["threshold"] in seen else {})
-            seen.add(item["threshold"])
-        if any(errors):
-            raise serializers.ValidationError(errors)
+        refuse_repeats(attrs, "threshold", "two tiers have this threshold")
         by_threshold = sorted(attrs, key=lambda item: item["threshold"])
         for position, item in enumerate(by_threshold):
             item.setdefault("rank", position)
-        if len({item["rank"] for item in attrs}) != len(attrs):
-            raise serializers.ValidationError([{"rank": ["ranks must differ"]} for _ in attrs][:1])
+        refuse_repeats(attrs, "rank", "two tiers have this rank")
+        for lower, higher in zip(by_threshold, by_threshold[1:], strict=False):
+            if higher["rank"] < lower["rank"]:
+                errors = [{} for _ in attrs]
+                errors[attrs.index(higher)] = {"rank": [f"ranks below {lower['code']} though its threshold is higher"]}
+                raise serializers.ValidationError(errors)
         return attrs
 
 
@@ -238,16 +242,17 @@ def _program_apply(data: dict, report: SectionReport) -> None:
 def _tiers_apply(data: list[dict], report: SectionReport) -> None:
     existing = Tier.objects.select_for_update().in_bulk(field_name="code")
     wanted = {item["code"]: item for item in data}
-    if any(existing[code].rank != item["rank"] for code, item in wanted.items() if code in existing):
-        # Ranks are unique: move every tier out of the way before giving the new ranks.
-        Tier.objects.update(rank=F("rank") + RANK_SHIFT)
-        for tier in existing.values():
-            tier.rank += RANK_SHIFT
-    clashing = [t for t in existing.values() if t.code not in wanted and t.rank in {i["rank"] for i in data}]
-    if clashing:
-        raise ProgramFileError(
-            [("tiers", f"rank {clashing[0].rank} is held by tier {clashing[0].code}, not in the file")]
-        )
+    held = {tier.rank: tier for tier in existing.values() if tier.code not in wanted}
+    clash = next((item for item in data if item["rank"] in held), None)
+    if clash is not None:
+        holder = held[clash["rank"]].code
+        raise ProgramFileError([("tiers", f"rank {clash['rank']} is held by tier {holder}, not in the file")])
+    moving = [code for code, item in wanted.items() if code in existing and existing[code].rank != item["rank"]]
+    if moving:
+        # Ranks are unique: the tiers that change rank step aside first; the others keep theirs.
+        Tier.objects.filter(code__in=moving).update(rank=F("rank") + RANK_SHIFT)
+        for code in moving:
+            existing[code].rank += RANK_SHIFT
     for item in data:
         save_if_changed(existing.get(item["code"]) or Tier(), item, report)
 

@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from loyalty.earning.models import Campaign
 from loyalty.program.models import Program
 from loyalty.shops.models import Shop
+from loyalty.tiers.models import Tier
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -231,3 +232,18 @@ def test_bad_campaigns_are_refused_with_their_path(db, tmp_path, campaign, messa
 
     assert message in load_refused(write(tmp_path, document))
     assert not Campaign.objects.exists() and not Program.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("tiers", "message"),
+    [
+        ([{"threshold": 0}, {"threshold": 0}], "tiers[1].threshold: two tiers have this threshold"),
+        ([{"threshold": 0, "rank": 1}, {"threshold": 500, "rank": 1}], "tiers[1].rank: two tiers have this rank"),
+        ([{"threshold": 0, "rank": 2}, {"threshold": 500, "rank": 1}], "tiers[1].rank: ranks below t0 though"),
+    ],
+)
+def test_tier_thresholds_and_ranks_must_agree(db, tmp_path, tiers, message):
+    document = {"tiers": [{"code": f"t{i}", "name": f"T{i}", "multiplier": "1", **t} for i, t in enumerate(tiers)]}
+
+    assert message in load_refused(write(tmp_path, document))
+    assert not Tier.objects.exists()
