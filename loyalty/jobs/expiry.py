@@ -12,8 +12,9 @@ from django.db import connection
 from django.db.models import Q
 
 from loyalty.calendar import months_add
-from loyalty.jobs.runner import JobRun, account_ids_after, accounts_update, entries_insert, job_entry, run_chunks
+from loyalty.jobs.runner import JobRun, account_ids_after, accounts_update, entries_insert, run_chunks
 from loyalty.ledger.models import Account, LedgerEntry, LotAllocation, PointLot
+from loyalty.ledger.services import Cause, entry_build
 from loyalty.program.models import Program
 from loyalty.program.selectors import program_get
 
@@ -133,13 +134,12 @@ def expire_points(*, now: dt.datetime, chunk_size: int = 1000) -> JobRun:
             per_account[account_id].append((lot_id, remaining))
         entries = entries_insert(
             [
-                job_entry(
+                entry_build(
                     by_id[account_id],
                     kind=LedgerEntry.Kind.EXPIRE,
                     points=-sum(r for _, r in drawn),
                     now=now,
-                    actor=ACTOR,
-                    description=f"{sum(r for _, r in drawn)} points expired",
+                    cause=Cause(actor=ACTOR, description=f"{sum(r for _, r in drawn)} points expired"),
                 )  # fmt: skip
                 for account_id, drawn in per_account.items()
             ]

@@ -10,8 +10,9 @@ from collections import defaultdict
 from django.db.models import BigIntegerField, Case, F, Sum, Value, When
 
 from loyalty.holds.models import Hold
-from loyalty.jobs.runner import JobRun, accounts_update, entries_insert, job_entry, run_chunks
+from loyalty.jobs.runner import JobRun, accounts_update, entries_insert, run_chunks
 from loyalty.ledger.models import Account, LedgerEntry, LotAllocation, PointLot
+from loyalty.ledger.services import Cause, Draw, entry_build, returns_after_debt
 
 ACTOR = "job:release_expired_holds"
 
@@ -31,7 +32,7 @@ def release_expired_holds(*, now: dt.datetime, chunk_size: int = 1000) -> JobRun
 
     def work(accounts: list[Account]) -> None:
         by_id = {account.pk: account for account in accounts}
-        holds = list(due.filter(entry__account_id__in=by_id).select_related("entry").order_by("id"))
+        holds = list(due.filter(entry__account_id__in=by_id).select_related("entry", "shop").order_by("id"))
         if not holds:
             return
         held_lots: dict[int, list[tuple[int, int]]] = defaultdict(list)  # hold entry -> (lot, points) to return
@@ -48,18 +49,20 @@ def release_expired_holds(*, now: dt.datetime, chunk_size: int = 1000) -> JobRun
         entries, returns = [], []
         for hold in holds:
             account = by_id[hold.entry.account_id]
-            debt = max(0, -account.available)
-            lots = []
-            for lot_id, points in held_lots[hold.entry_id]:
-                paid = min(debt, points)
-                debt -= paid
-                if points - paid:
-                    lots.append((lot_id, points - paid))
-            entry = job_entry(
-                account, kind=LedgerEntry.Kind.RELEASE, points=hold.points, held_points=-hold.points, now=now,
-                actor=ACTOR, description=f"hold {hold.external_id} expired", shop_id=hold.shop_id,
-                reference=f"hold:{hold.public_id}",
+            back = returns_after_debt(account, [Draw(lot, points) for lot, points in held_lots[hold.entry_id]])
+            lots = [(draw.lot_id, draw.points) for draw in back if draw.points]
+            cause = Cause(
+                shop=hold.shop, reference=f"hold:{hold.public_id}", actor=ACTOR,
+                description=f"hold {hold.external_id} expired",
             )  # fmt: skip
+            entry = entry_build(
+                account,
+                kind=LedgerEntry.Kind.RELEASE,
+                points=hold.points,
+                held_points=-hold.points,
+                now=now,
+                cause=cause,
+            )
             entries.append(entry)
             returns.append(lots)
         entries_insert(entries)

@@ -10,8 +10,9 @@ from collections import defaultdict
 from django.db.models import BigIntegerField, Case, F, Q, Value, When
 
 from loyalty.earning.models import Transaction
-from loyalty.jobs.runner import JobRun, account_ids_after, accounts_update, entries_insert, job_entry, run_chunks
+from loyalty.jobs.runner import JobRun, account_ids_after, accounts_update, entries_insert, run_chunks
 from loyalty.ledger.models import Account, LedgerEntry, LotAllocation, PointLot
+from loyalty.ledger.services import Cause, entry_build
 
 ACTOR = "job:activate_pending_points"
 
@@ -47,14 +48,13 @@ def activate_pending_points(*, now: dt.datetime, chunk_size: int = 1000) -> JobR
                     settled[lot_id], debt = paid, debt - paid
             total = sum(remaining for _, remaining in activated)
             entries.append(
-                job_entry(
+                entry_build(
                     account,
                     kind=LedgerEntry.Kind.ACTIVATE,
                     points=total,
                     pending_points=-total,
                     now=now,
-                    actor=ACTOR,
-                    description=f"{total} pending points became available",
+                    cause=Cause(actor=ACTOR, description=f"{total} pending points became available"),
                 )  # fmt: skip
             )
         entries_insert(entries)

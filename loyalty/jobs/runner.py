@@ -7,7 +7,6 @@ then does the chunk's work in a fixed number of set-based statements, whatever t
 killed mid-chunk rolls that chunk back; the rerun finds the work still due and does it once.
 """
 
-import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -15,7 +14,6 @@ from django.db import transaction
 from django.db.models import QuerySet
 
 from loyalty.ledger.models import Account, LedgerEntry
-from members.public_ids import public_id_new
 
 CHUNK_SIZE = 1000
 
@@ -82,19 +80,6 @@ def entries_insert(entries: list[LedgerEntry]) -> list[LedgerEntry]:
         for entry in entries:
             entry.pk = ids[entry.public_id]
     return entries
-
-
-def job_entry(account: Account, *, kind: str, points: int, now: dt.datetime, actor: str, description: str,
-              pending_points: int = 0, held_points: int = 0, **fields) -> LedgerEntry:  # fmt: skip
-    """An entry applied to the locked account in memory (not yet saved), as `_entry_new` does."""
-    account.available += points
-    account.pending += pending_points
-    account.held += held_points
-    return LedgerEntry(
-        public_id=public_id_new("ent"), account=account, kind=kind, points=points, pending_points=pending_points,
-        held_points=held_points, balance_after=account.available, actor=actor, description=description,
-        created_at=now, **fields,
-    )  # fmt: skip
 
 
 def accounts_update(accounts: list[Account], fields: list[str]) -> None:

@@ -103,7 +103,7 @@ def member_id_of(member: Member) -> int:
     return member.pk
 
 
-def _entry_new(
+def entry_build(
     account: Account,
     *,
     kind: str,
@@ -114,11 +114,12 @@ def _entry_new(
     held_points: int = 0,
     reverses: LedgerEntry | None = None,
 ) -> LedgerEntry:
-    """Apply the entry to the locked account's balances and insert it. The caller saves the account."""
+    """Apply an entry to the locked account's balances and return it unsaved (jobs insert many at once).
+    The caller saves the account."""
     account.available += points
     account.pending += pending_points
     account.held += held_points
-    return LedgerEntry.objects.create(
+    return LedgerEntry(
         public_id=public_id_new("ent"),
         account=account,
         kind=kind,
@@ -134,6 +135,13 @@ def _entry_new(
         reverses=reverses,
         created_at=now,
     )
+
+
+def _entry_new(account: Account, **entry) -> LedgerEntry:
+    """`entry_build`, inserted."""
+    built = entry_build(account, **entry)
+    built.save(force_insert=True)
+    return built
 
 
 def account_save(account: Account) -> None:
@@ -177,7 +185,7 @@ def _lots_apply(entry: LedgerEntry, draws: list[Draw], *, sign: int = 1) -> None
     )
 
 
-def _returns_after_debt(account: Account, returns: list[Draw]) -> list[Draw]:
+def returns_after_debt(account: Account, returns: list[Draw]) -> list[Draw]:
     """Points coming back to lots first pay off a negative balance; the lots keep what is left."""
     debt = max(0, -account.available)
     kept = []
@@ -317,7 +325,7 @@ def account_release(
         left -= take
     if left or account.held < points:
         raise InvalidState("The hold does not hold that many points.", param="points")
-    returns = _returns_after_debt(account, returns)
+    returns = returns_after_debt(account, returns)
     entry = _entry_new(account, kind=Kind.RELEASE, points=points, held_points=-points, now=now, cause=cause)
     _lots_apply(entry, returns, sign=-1)
     account_save(account)
@@ -428,7 +436,7 @@ def debit_cancel(*, entry: LedgerEntry, now: dt.datetime, actor: str = "", descr
         raise InvalidState("Only a redemption or a debit adjustment can be cancelled.", param="entry")
     if LedgerEntry.objects.filter(reverses=entry).exists():
         raise InvalidState("This debit has already been cancelled.", param="entry")
-    returns = _returns_after_debt(account, _allocations_of(entry))
+    returns = returns_after_debt(account, _allocations_of(entry))
     cause = Cause(
         shop=entry.shop,
         transaction_id=entry.transaction_id,
