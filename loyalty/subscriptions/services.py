@@ -84,10 +84,12 @@ def benefits_until(subscription: Subscription, grace_days: int) -> dt.datetime |
     return None
 
 
-def _account_benefits(account: Account, subscription: Subscription, grace_days: int) -> None:
+def _account_benefits(account: Account, subscription: Subscription, grace_days: int, *, save: bool = True) -> None:
+    """Point the locked account at the plan whose benefits the subscription now gives, and until when."""
     until = benefits_until(subscription, grace_days)
     account.plan_id, account.plan_benefits_until = (subscription.plan_id, until) if until else (None, None)
-    account_save(account)
+    if save:
+        account_save(account)
 
 
 def _save(subscription: Subscription, events: list[SubscriptionEvent]) -> Subscription:
@@ -188,6 +190,8 @@ def _payment_record(
     subscription.current_period_start, subscription.current_period_end = start, end
     subscription.past_due_since = None
     payment.period_start, payment.period_end = start, end
+    # The bonus credit writes the account row anyway: give it the new benefits to write in the same UPDATE.
+    _account_benefits(account, subscription, grace_days, save=not plan.renewal_bonus)
     if plan.renewal_bonus:
         payment.bonus_entry = account_credit(
             account, points=plan.renewal_bonus, now=now, kind=LedgerEntry.Kind.BONUS,
@@ -196,7 +200,6 @@ def _payment_record(
         )  # fmt: skip
     payment.save()
     _save(subscription, events)
-    _account_benefits(account, subscription, grace_days)
     return payment, True
 
 
