@@ -277,7 +277,8 @@ def test_a_small_chunked_body_is_read_not_taken_for_empty(api, member):
 
     r = api.client.generic(
         "POST", "/api/v1/transactions", b"", content_type="application/json", secure=True,
-        CONTENT_TYPE="application/json", CONTENT_LENGTH="", HTTP_TRANSFER_ENCODING="chunked", **{"wsgi.input": io.BytesIO(body)},
+        CONTENT_TYPE="application/json", CONTENT_LENGTH="", HTTP_TRANSFER_ENCODING="chunked",
+        **{"wsgi.input": io.BytesIO(body)},
     )  # fmt: skip
 
     assert r.status_code == 201, r.content
