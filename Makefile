@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 PYTEST_ARGS ?=
-CELERY_WORKER := $(BIN)/celery -A config worker --beat --loglevel=INFO --schedule var/celerybeat-schedule
+CELERY_WORKER := $(BIN)/celery -A config worker --beat --loglevel=INFO
 
 .PHONY: run test lint migrate worker clean bench-earn bench-jobs
 
@@ -66,5 +66,5 @@ bench-jobs: $(VENV)/.installed-bench
 
 # Removes the virtualenv, caches and the local broker's queue; the SQLite database in var/ stays.
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache .hypothesis var/broker var/celerybeat-schedule*
+	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache .hypothesis var/broker
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

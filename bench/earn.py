@@ -613,10 +613,12 @@ def section(args, facts: dict, api: list[Result], base: list[Result], command: s
         "when installed (`apt-get install wrk`), else Python threads. `--help` lists the options (`--clients`, "
         "`--duration`, `--requests`, `--workers`, `--worker-class`, `--threads`, `--client wrk|python`).",
         "",
-        "The API does more per purchase than the baseline's five statements: it looks up the API key, "
+        "The API does more per purchase than the baseline's five statements (seven with BEGIN and COMMIT): it "
         "checks the `external_id`, runs the earning pipeline, sums the member's qualifying points for tiers and "
-        "renders the response. The baseline is the floor for the writes alone. Where the API's time goes is "
-        "written up by hand in the section after this one, when there is one.",
+        "renders the response, in ten statements with BEGIN, COMMIT and the connection's health check; the API "
+        "key and the program settings come from per-process caches (`API_KEY_CACHE_SECONDS`, "
+        "`LOYALTY_SETTINGS_CACHE_SECONDS`). The baseline is the floor for the writes alone. Where the API's time "
+        "goes is written up by hand in the section after this one, when there is one.",
         "",
         f"### Last run: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC",
         "",
