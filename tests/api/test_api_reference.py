@@ -6,7 +6,8 @@
 - Endpoints documented outside /api/ (the health checks) are routes the server has.
 - Every error code the code base can raise appears in the document's error tables: the `code` of every
   DomainError subclass and every `code=` given to one when raised, every code of an `error_body(...)`
-  answer, and every code the validation mapping in config/api_errors.py produces.
+  answer, every code the API's validation chooses, and every code the validation mapping in
+  config/api_errors.py produces.
 - The document stands alone: its in-page links resolve and nothing points outside the project.
 """
 
@@ -166,6 +167,23 @@ def error_body_codes() -> dict[str, str]:
     return codes
 
 
+def validation_error_codes() -> dict[str, str]:
+    """code -> where, for every code the API's own validation chooses (`ErrorDetail(..., code=...)`,
+    `ValidationError(..., code=...)`), as config/api_errors.py maps it for a field named `total`."""
+    codes = {}
+    for path, tree in parsed_sources():
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Call) and name_of(node.func) in {"ErrorDetail", "ValidationError"}):
+                continue
+            given = [k.value for k in node.keywords if k.arg == "code"]
+            if name_of(node.func) == "ErrorDetail" and len(node.args) >= 2:
+                given.append(node.args[1])
+            for code in given:
+                if isinstance(code, ast.Constant):
+                    codes[_validation_code("total", code.value)] = f"{path.relative_to(ROOT)}:{node.lineno}"
+    return codes
+
+
 def all_subclasses(cls: type) -> set[type]:
     return {sub for direct in cls.__subclasses__() for sub in {direct, *all_subclasses(direct)}}
 
@@ -246,6 +264,16 @@ def test_every_error_body_code_is_in_the_error_tables():
 def test_every_validation_code_is_in_the_error_tables(drf_code):
     """A field `total` refused for `drf_code` answers the code config/api_errors.py maps it to."""
     assert as_documented(_validation_code("total", drf_code)) in documented_error_codes()
+
+
+def test_every_code_the_api_validation_chooses_is_in_the_error_tables():
+    codes = validation_error_codes()
+    assert {"missing_field", "total_out_of_range"} <= codes.keys()  # the scan finds them
+    documented = documented_error_codes()
+
+    missing = {code: where for code, where in sorted(codes.items()) if as_documented(code) not in documented}
+
+    assert missing == {}, f"validation codes answered by the server but missing from docs/API.md: {missing}"
 
 
 def test_the_lines_bound_has_its_own_code_in_the_error_tables():
