@@ -203,9 +203,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         (BROKER_DIR / folder).mkdir(parents=True, exist_ok=True)
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=None)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
-# Beat's schedule; django-celery-beat copies it into the database at start, where staff can change it in
-# the admin (Periodic tasks). Times are UTC.
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Beat's schedule; beat copies into the database the entries it does not hold yet, where staff can change them
+# in the admin (Periodic tasks); a restart never overwrites their edits (config/beat.py). Times are UTC.
+CELERY_BEAT_SCHEDULER = "config.beat:SeedingDatabaseScheduler"
 CELERY_BEAT_SCHEDULE: dict = {
     "expire-points": {"task": "loyalty.tasks.expire_points", "schedule": crontab(minute=5)},
     "activate-pending-points": {"task": "loyalty.tasks.activate_pending_points", "schedule": crontab(minute="*/10")},
