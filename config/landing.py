@@ -14,6 +14,8 @@ PAGE = """<!doctype html>
 <ul>
 {links}
 </ul>
+<p>The checkout API lives under <code>{api_base}</code>; every call sends <code>Authorization: Bearer &lt;key&gt;</code>
+(a shop's API key, made with <code>manage.py create_api_key</code>).</p>
 </body>
 </html>
 """
@@ -24,9 +26,8 @@ def landing(request: HttpRequest) -> HttpResponse:
     links = [
         (reverse("api-docs"), "API docs", "every endpoint, field and error code, interactive"),
         (reverse("schema"), "OpenAPI schema", "the same, machine-readable"),
-        ("/api/v1/", "API base", "send 'Authorization: Bearer <key>'"),
         (reverse("admin:index"), "Admin", "the program, members, ledger, API keys, periodic tasks"),
         (reverse("healthz"), "Health", "readiness of this process"),
     ]
     items = format_html_join("\n", '<li><a href="{}">{}</a>: {}</li>', links)
-    return HttpResponse(format_html(PAGE, links=items))
+    return HttpResponse(format_html(PAGE, links=items, api_base="/api/v1/"))
