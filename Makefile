@@ -43,8 +43,9 @@ lock:
 	mv $(CONSTRAINTS).new $(CONSTRAINTS)
 	rm -rf $(LOCK_VENV)
 
-# The demo: migrate, load demo/program.json, print a fresh API key and the URLs, then run a Celery
-# worker with embedded beat in the background and the web server in the foreground. Ctrl-C stops both.
+# The demo: migrate, load demo/program.json, print the URLs and KEY=<a new demo key> (revoking the demo keys of
+# earlier runs), then run a Celery worker with embedded beat in the background and the web server in the
+# foreground. Ctrl-C stops both.
 run: export DEBUG = 1
 run: $(VENV)/.installed
 	$(BIN)/python manage.py migrate --noinput
