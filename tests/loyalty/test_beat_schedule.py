@@ -20,6 +20,10 @@ def beat_schedule(monkeypatch):
     """The app's beat schedule, copied so a test can add an entry."""
     schedule = dict(app.conf.beat_schedule)
     monkeypatch.setitem(app.conf, "beat_schedule", schedule)
+    # The scheduler syncs when it is collected, and its sync closes "old" connections: inside a test's
+    # transaction that is the test's own connection (on PostgreSQL). Django's test client turns the same
+    # call off for requests.
+    monkeypatch.setattr("django_celery_beat.schedulers.close_old_connections", lambda: None)
     return schedule
 
 
