@@ -93,11 +93,20 @@ BARE_API_MD = re.compile(r"(?<![\w/.])API\.md")
 MARKDOWN_LINK = re.compile(r"\]\(([^)#\s]+)")
 
 
+UNTRACKED_DIRS = {".git", ".venv", ".venv-lock", "var", ".pytest_cache", ".ruff_cache", ".hypothesis", "__pycache__"}
+
+
 def tracked_files() -> list[Path]:
-    listed = subprocess.run(
-        [shutil.which("git") or "git", "ls-files", "-z"], cwd=REPO, capture_output=True, check=True
-    ).stdout.decode()
-    return [REPO / name for name in listed.split("\0") if name]
+    """git's tracked files; outside a git checkout (a source archive), every file but the generated ones."""
+    git = shutil.which("git")
+    listed = subprocess.run([git, "ls-files", "-z"], cwd=REPO, capture_output=True, check=False) if git else None
+    if listed is not None and listed.returncode == 0:
+        return [REPO / name for name in listed.stdout.decode().split("\0") if name]
+    return [
+        path
+        for path in REPO.rglob("*")
+        if not UNTRACKED_DIRS.intersection(path.relative_to(REPO).parts) and ".egg-info" not in str(path)
+    ]
 
 
 def test_nothing_in_the_project_points_outside_it():
