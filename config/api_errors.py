@@ -1,4 +1,4 @@
-"""One shape for every API error (API.md, Conventions), whatever raised it:
+"""One shape for every API error (docs/API.md, Conventions), whatever raised it:
 
 {"error": {"type": "...", "code": "...", "message": "...", "param": "field or null"}}
 """
@@ -135,7 +135,7 @@ def error_response(exc: Exception) -> tuple[int, dict, dict]:
 
 
 def api_exception_handler(exc: Exception, context: dict) -> Response:
-    """DRF's EXCEPTION_HANDLER: every exception becomes API.md's error shape, and the request's transaction
+    """DRF's EXCEPTION_HANDLER: every exception becomes docs/API.md's error shape, and the request's transaction
     rolls back, so whatever a service wrote before the failure does not stay written. (DRF's own
     `set_rollback` only acts under ATOMIC_REQUESTS; our write requests open their transaction in ShopApi.)"""
     if in_request_transaction():

@@ -8,7 +8,7 @@ from config.api_errors import error_body, is_api
 
 
 class ApiBodyLimitMiddleware:
-    """API.md: a body over 256 KiB is a 400 in the error shape, whether or not it says its length.
+    """docs/API.md: a body over 256 KiB is a 400 in the error shape, whether or not it says its length.
 
     A chunked body states no Content-Length, and Django's WSGI request would read it as empty; here it
     is read (up to the limit) and handed on with its length, so it is neither lost nor unbounded."""

@@ -1,4 +1,4 @@
-"""Settings, read from the environment in this one place (API.md, Configuration).
+"""Settings, read from the environment in this one place (README.md, Configuration).
 
 Embedded defaults need nothing but Python: a SQLite file under var/ (WAL, busy timeout, immediate
 transactions) and Celery's filesystem broker under var/broker. Production sets DATABASE_URL,
@@ -123,7 +123,7 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
-DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024  # API.md: a body over 256 KiB is refused
+DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024  # docs/API.md: a body over 256 KiB is refused
 
 # --- Cache (throttling counters): per process by default, Redis in production -----------------------
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
@@ -150,7 +150,7 @@ REST_FRAMEWORK = {
 LOYALTY_SETTINGS_CACHE_SECONDS = env.float("LOYALTY_SETTINGS_CACHE_SECONDS", default=5.0)
 # How long a process trusts an API key it has verified (a revocation elsewhere takes this long to apply).
 API_KEY_CACHE_SECONDS = env.float("API_KEY_CACHE_SECONDS", default=5.0)
-# Stored responses to requests with an Idempotency-Key are kept at least this long (API.md: >= 24 h).
+# Stored responses to requests with an Idempotency-Key are kept at least this long (docs/API.md: >= 24 h).
 IDEMPOTENCY_KEY_TTL_HOURS = max(24, env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=48))
 
 SPECTACULAR_SETTINGS = {
@@ -203,9 +203,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         (BROKER_DIR / folder).mkdir(parents=True, exist_ok=True)
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=None)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
-# Beat's schedule; django-celery-beat copies it into the database at start, where staff can change it in
-# the admin (Periodic tasks). Times are UTC.
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Beat's schedule; beat copies into the database the entries it does not hold yet, where staff can change them
+# in the admin (Periodic tasks); a restart never overwrites their edits (config/beat.py). Times are UTC.
+CELERY_BEAT_SCHEDULER = "config.beat:SeedingDatabaseScheduler"
 CELERY_BEAT_SCHEDULE: dict = {
     "expire-points": {"task": "loyalty.tasks.expire_points", "schedule": crontab(minute=5)},
     "activate-pending-points": {"task": "loyalty.tasks.activate_pending_points", "schedule": crontab(minute="*/10")},

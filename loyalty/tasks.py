@@ -1,4 +1,4 @@
-"""Celery tasks: each calls one job and returns its summary (DESIGN.md, Jobs).
+"""Celery tasks: each calls one job and returns its summary (README.md, Periodic jobs).
 
 Tasks are acknowledged late and re-queued if the worker dies; every job is idempotent and works in
 chunks that commit one by one, so a redelivered task finishes the run without doing anything twice.

@@ -1,4 +1,4 @@
-"""Domain errors. Each carries the API.md error `type`, `code`, HTTP status and the offending `param`.
+"""Domain errors. Each carries the docs/API.md error `type`, `code`, HTTP status and the offending `param`.
 
 The base class lives here because `members` is the bottom of the dependency chain
 (members <- loyalty <- rewards); `loyalty/errors.py` builds the ledger's errors on it.
@@ -8,7 +8,7 @@ from typing import ClassVar
 
 
 class DomainError(Exception):
-    """A refusal the API reports in API.md's error shape. Raising one means nothing was written."""
+    """A refusal the API reports in docs/API.md's error shape. Raising one means nothing was written."""
 
     type: ClassVar[str] = "invalid_request"
     status: ClassVar[int] = 400

@@ -1,4 +1,4 @@
-"""Rewards, redemptions and vouchers (API.md, Rewards and vouchers)."""
+"""Rewards, redemptions and vouchers (docs/API.md, Rewards and vouchers)."""
 
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema

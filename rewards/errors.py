@@ -1,4 +1,4 @@
-"""Refusals of the catalogue, redemptions and vouchers (API.md's business codes)."""
+"""Refusals of the catalogue, redemptions and vouchers (docs/API.md's business codes)."""
 
 from loyalty.errors import BusinessRule, NotFound
 

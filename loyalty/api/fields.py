@@ -6,7 +6,7 @@ from rest_framework import serializers
 
 from loyalty.money import CURRENCY_MINOR_UNITS, money_str
 
-MONEY_MAX = Decimal("10000000.00")  # API.md: an amount outside 0..10,000,000.00 is refused
+MONEY_MAX = Decimal("10000000.00")  # docs/API.md: an amount outside 0..10,000,000.00 is refused
 
 
 class MoneyField(serializers.DecimalField):

@@ -1,4 +1,4 @@
-"""Points as payment: holds, captures and voids (API.md, Points as payment)."""
+"""Points as payment: holds, captures and voids (docs/API.md, Points as payment)."""
 
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema

@@ -1,4 +1,4 @@
-"""Members: enroll, look up, show, and their ledger history (API.md, Members)."""
+"""Members: enroll, look up, show, and their ledger history (docs/API.md, Members)."""
 
 from django.utils import timezone
 from django_filters import rest_framework as filters

@@ -1,4 +1,4 @@
-"""Paid loyalty: plans, subscriptions, payments, cancellation (API.md, Paid loyalty subscriptions)."""
+"""Paid loyalty: plans, subscriptions, payments, cancellation (docs/API.md, Paid loyalty subscriptions)."""
 
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema

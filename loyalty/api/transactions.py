@@ -1,4 +1,4 @@
-"""Earning at checkout: transactions, previews and refunds (API.md, Transactions)."""
+"""Earning at checkout: transactions, previews and refunds (docs/API.md, Transactions)."""
 
 from django.utils import timezone
 from django_filters import rest_framework as filters

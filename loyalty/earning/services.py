@@ -244,7 +244,7 @@ def _transaction_create(
 
 
 def claw_back_target(*, points: int, total: Decimal, refunded: Decimal) -> int:
-    """Points taken back after refunds totalling `refunded` of `total` (API.md): exact, and all of them
+    """Points taken back after refunds totalling `refunded` of `total` (docs/API.md): exact, and all of them
     once everything is refunded."""
     if total <= 0:
         return 0

@@ -1,6 +1,6 @@
 """`expire_points`: what is left of lots past their expiry leaves the balance, one entry per member per run.
 
-Policies (API.md): `rolling` and `end_of_year` stamp each lot with its expiry when it is earned, so due
+Policies (docs/API.md): `rolling` and `end_of_year` stamp each lot with its expiry when it is earned, so due
 lots are those with `expires_at <= now`; `inactivity` expires every lot of a member whose last purchase
 is N months old (a member who never purchased: lots older than that); `never` expires nothing.
 """

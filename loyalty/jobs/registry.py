@@ -1,4 +1,4 @@
-"""The periodic jobs by their `run_job` names (API.md, Operator commands)."""
+"""The periodic jobs by their `run_job` names (README.md, Operator commands)."""
 
 import datetime as dt
 from collections.abc import Callable

@@ -1,4 +1,4 @@
-"""How every periodic job runs (DESIGN.md, Jobs).
+"""How every periodic job runs (README.md, Periodic jobs).
 
 A job walks the accounts that have work, in id order, a chunk at a time. Each chunk is one transaction:
 it locks its accounts with `FOR UPDATE SKIP LOCKED` (so several workers share one run, each taking the

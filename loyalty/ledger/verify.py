@@ -1,4 +1,4 @@
-"""The ledger's invariants (DESIGN.md, The ledger), each checked by one set-based query.
+"""The ledger's invariants, each checked by one set-based query.
 
 `ledger_verify()` returns every violation it finds; an empty list means the books are exact.
 """

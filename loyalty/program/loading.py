@@ -77,19 +77,23 @@ _DecimalSafeLoader.add_constructor(
 
 def program_file_read(path: Path) -> object:
     """The parsed document. Raises ProgramFileError for an unreadable or malformed file."""
+    # A problem with the file as a whole is reported against the file's name, not a field path.
+    name = str(path)
     try:
         text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ProgramFileError([("$", f"cannot read {path}: {exc}")]) from exc
+    except UnicodeDecodeError as exc:
+        raise ProgramFileError([(name, "cannot read the file: it is not UTF-8 text")]) from exc
+    except OSError as exc:
+        raise ProgramFileError([(name, f"cannot read the file: {exc.strerror or exc}")]) from exc
     if path.suffix.lower() in {".yaml", ".yml"}:
         try:
             return yaml.load(text, Loader=_DecimalSafeLoader)  # noqa: S506 (a SafeLoader subclass)
         except yaml.YAMLError as exc:
-            raise ProgramFileError([("$", f"not valid YAML: {exc}")]) from exc
+            raise ProgramFileError([(name, f"not valid YAML: {exc}")]) from exc
     try:
         return json.loads(text, parse_float=Decimal)
     except json.JSONDecodeError as exc:
-        raise ProgramFileError([("$", f"not valid JSON: {exc}")]) from exc
+        raise ProgramFileError([(name, f"not valid JSON: {exc}")]) from exc
 
 
 # --- validation -------------------------------------------------------------------------------------

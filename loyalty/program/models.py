@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 
 class Program(models.Model):
-    """The program's settings: one row (pk 1), every field of API.md's `program` block."""
+    """The program's settings: one row (pk 1), every field of docs/API.md's `program` block."""
 
     class ExpiryPolicy(models.TextChoices):
         ROLLING = "rolling", _("rolling: N months after each lot was earned")

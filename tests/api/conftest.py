@@ -54,7 +54,7 @@ def _h(headers: dict) -> dict:
 
 @pytest.fixture
 def program(db) -> dict:
-    """The program of API.md's example; returns the settings it loaded. Change with `program_set`."""
+    """The program of docs/API.md's example; returns the settings it loaded. Change with `program_set`."""
     program_load({"program": PROGRAM, "shops": [{"code": "shop-a", "name": "Shop A"}, {"code": "shop-b", "name": "B"}]})
     return PROGRAM
 

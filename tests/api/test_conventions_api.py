@@ -1,4 +1,4 @@
-"""API.md, Conventions: keys and scopes, the error shape for every status, bounds, Idempotency-Key,
+"""docs/API.md, Conventions: keys and scopes, the error shape for every status, bounds, Idempotency-Key,
 pagination, throttling, and what a database failure looks like."""
 
 import datetime as dt
@@ -455,7 +455,7 @@ WITH_AND_WITHOUT_KEY = pytest.mark.parametrize("headers", [{}, {"idempotency_key
 
 @WITH_AND_WITHOUT_KEY
 def test_a_database_error_is_503_unavailable_and_nothing_stays_written(api, member, monkeypatch, headers):
-    """API.md: 503 `unavailable`, "nothing was written" - even when the error comes after a service wrote
+    """docs/API.md: 503 `unavailable`, "nothing was written" - even when the error comes after a service wrote
     (ShopApi.dispatch promises the request is one transaction that the exception handler rolls back)."""
     monkeypatch.setattr(
         transactions_api,

@@ -1,4 +1,4 @@
-"""The earning pipeline on its own (loyalty.earning.rules): API.md's formula, worked examples and a
+"""The earning pipeline on its own (loyalty.earning.rules): docs/API.md's formula, worked examples and a
 property checked against an independent computation in exact fractions."""
 
 import datetime as dt

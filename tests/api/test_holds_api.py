@@ -1,4 +1,4 @@
-"""API.md, Points as payment: holds, captures and voids."""
+"""docs/API.md, Points as payment: holds, captures and voids."""
 
 import datetime as dt
 

@@ -1,4 +1,4 @@
-"""API.md, Members: enroll, look up, show, and a member's ledger entries."""
+"""docs/API.md, Members: enroll, look up, show, and a member's ledger entries."""
 
 import datetime as dt
 

@@ -1,4 +1,4 @@
-"""API.md, Transactions: refunds and the claw-back of their points."""
+"""docs/API.md, Transactions: refunds and the claw-back of their points."""
 
 import math
 from fractions import Fraction
@@ -21,7 +21,7 @@ def refund(api, txn_id: str, external_id: str, amount: str, **headers):
 
 
 def claw_back_target(points: int, total: str, refunded: str) -> int:
-    """API.md: after refunds totalling R of T, points - floor(points x (T - R) / T) are clawed back."""
+    """docs/API.md: after refunds totalling R of T, points - floor(points x (T - R) / T) are clawed back."""
     t, r = Fraction(total), Fraction(refunded)
     return points - math.floor(points * (t - r) / t)
 
@@ -163,7 +163,7 @@ def test_refunds_beyond_the_total_are_422_and_write_nothing(api, member_with_poi
 
 
 def test_the_refund_exceeds_remaining_message_states_money_in_the_currencys_minor_units(api, member):
-    """API.md: money is a decimal string with the currency's minor units; the message an operator reads
+    """docs/API.md: money is a decimal string with the currency's minor units; the message an operator reads
     should say 5.00 EUR, not the storage column's 5.0000."""
     txn = api.post("/api/v1/transactions", purchase(member, total="25.00")).json()
     assert refund(api, txn["id"], "rf-1", "20.00").status_code == 201

@@ -74,7 +74,7 @@ def _big_body(member) -> bytes:
 
 
 def test_a_body_over_256_kib_without_a_content_length_is_400_body_too_large(api, member):
-    """A chunked body says no length; API.md (and ApiBodyLimitMiddleware) refuse it all the same."""
+    """A chunked body says no length; docs/API.md (and ApiBodyLimitMiddleware) refuse it all the same."""
     body = _big_body(member)
     before = db_state()
 

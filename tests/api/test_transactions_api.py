@@ -1,4 +1,4 @@
-"""API.md, Transactions: earning points at checkout, previews, the list and the detail."""
+"""docs/API.md, Transactions: earning points at checkout, previews, the list and the detail."""
 
 import datetime as dt
 from decimal import Decimal
@@ -385,7 +385,7 @@ def test_external_ids_are_per_shop(api, other_api, member):
 
 
 def test_a_retry_after_the_member_was_suspended_still_returns_the_original(api, member):
-    """API.md: 'the same body again -> 200 with the original'. A checkout retrying a purchase that was
+    """docs/API.md: 'the same body again -> 200 with the original'. A checkout retrying a purchase that was
     recorded (its first response was lost) must get the recorded transaction, whatever happened since."""
     body = purchase(member, total="25.00")
     first = api.post("/api/v1/transactions", body)

@@ -1,7 +1,7 @@
 """The ledger against a model: random credits, debits, claw-backs, expiries and cancellations.
 
 The model keeps each member's available and pending balance and every lot's remaining points, drawing
-soonest-expiring first (never-expiring last, ties by creation) exactly as DESIGN.md says. After every
+soonest-expiring first (never-expiring last, ties by creation), as the ledger spends them. After every
 step the database must equal the model, and after every step that wrote, `ledger_verify()` must find
 nothing wrong (a step that wrote nothing cannot change its answer, and it is the slow part).
 

@@ -1,4 +1,5 @@
 import json
+import re
 from decimal import Decimal
 from io import StringIO
 from pathlib import Path
@@ -9,6 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from loyalty.earning.models import Campaign
+from loyalty.program.loading import program_file_read
 from loyalty.program.models import Program
 from loyalty.shops.models import Shop
 from loyalty.tiers.models import Tier
@@ -180,13 +182,36 @@ def test_malformed_yaml_is_refused(db, tmp_path):
     assert "not valid YAML" in load_refused(write(tmp_path, "program: [unclosed", name="p.yml"))
 
 
-def test_a_missing_file_is_refused(db, tmp_path):
-    assert "cannot read" in load_refused(tmp_path / "absent.json")
+def test_a_missing_file_is_refused_naming_the_file_plainly(db, tmp_path):
+    path = tmp_path / "program.yaml"
+
+    err = load_refused(path)
+
+    # "<file>: cannot read the file: No such file or directory", not "$: cannot read ...: [Errno 2] ..."
+    assert err == f"{path}: cannot read the file: No such file or directory\n"
+    assert not Program.objects.exists()
+
+
+def test_a_malformed_file_is_reported_against_its_name(db, tmp_path):
+    path = write(tmp_path, '{"program": ')
+    assert load_refused(path).startswith(f"{path}: not valid JSON")
 
 
 def test_the_demo_program_loads(db):
     load(REPO / "demo" / "program.json")
     assert Program.objects.get().name and Shop.objects.filter(code="demo-shop").exists()
+
+
+def test_the_demo_program_ships_as_yaml_too_and_says_the_same(db):
+    """The README says a program file may be JSON or YAML; both forms of the demo hold the same program."""
+    as_json = program_file_read(REPO / "demo" / "program.json")
+    as_yaml = program_file_read(REPO / "demo" / "program.yaml")
+    assert as_yaml == as_json
+
+    load(REPO / "demo" / "program.yaml")
+    # The JSON form after the YAML one changes nothing.
+    counts = re.findall(r"(\d+) created, (\d+) updated", load(REPO / "demo" / "program.json"))
+    assert counts and all(counts_of_section == ("0", "0") for counts_of_section in counts)
 
 
 CAMPAIGNS = [

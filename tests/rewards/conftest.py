@@ -42,7 +42,7 @@ TIERS = [
 
 
 def reward_item(code: str = "COFFEE", **fields) -> dict:
-    """A `rewards` entry of the program file: API.md's example unless overridden."""
+    """A `rewards` entry of the program file: docs/API.md's example unless overridden."""
     return {
         "code": code, "name": f"Reward {code}", "kind": "free_product", "points_cost": 300, "value": "3.50",
         "stock": 10, "per_member_limit": None, "min_tier": None, "subscribers_only": False,

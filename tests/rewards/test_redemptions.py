@@ -1,4 +1,4 @@
-"""POST /api/v1/redemptions and POST /api/v1/redemptions/{id}/cancel (API.md, Rewards and vouchers).
+"""POST /api/v1/redemptions and POST /api/v1/redemptions/{id}/cancel (docs/API.md, Rewards and vouchers).
 
 A redemption takes the reward's points through the ledger (one `redeem` entry drawing lots), one unit of
 stock, and issues a voucher (none for a donation). Every refusal is 422 with its business code and writes

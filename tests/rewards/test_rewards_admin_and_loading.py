@@ -21,7 +21,7 @@ from tests.rewards.conftest import TIERS, balance, redeemed, reward_item, world
 
 pytestmark = pytest.mark.django_db
 
-# API.md's rewards block, word for word.
+# docs/API.md's rewards block, word for word.
 API_MD_REWARD = {
     "code": "COFFEE", "name": "Free coffee", "kind": "free_product", "points_cost": 300, "value": "3.50",
     "stock": 10, "per_member_limit": 2, "min_tier": None, "subscribers_only": False, "voucher_valid_days": 30,

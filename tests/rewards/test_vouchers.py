@@ -1,6 +1,6 @@
 """Vouchers: their codes, look-up and use by any shop of the program, expiry, and the look-up rate limit.
 
-GET /api/v1/vouchers/{code} and POST /api/v1/vouchers/{code}/use (API.md, Rewards and vouchers).
+GET /api/v1/vouchers/{code} and POST /api/v1/vouchers/{code}/use (docs/API.md, Rewards and vouchers).
 """
 
 import datetime as dt

@@ -65,7 +65,7 @@ def test_plans_list_active_plans(api, plans):
 
 
 def test_plans_list_is_a_cursor_page(api, plans):
-    """API.md, Conventions: "Lists use cursor pagination: {"results": [...], "next": "<url or null>"}", as
+    """docs/API.md, Conventions: "Lists use cursor pagination: {"results": [...], "next": "<url or null>"}", as
     GET /rewards, /transactions and /members/{id}/entries answer. GET /plans answers a bare array."""
     body = api.get(PLANS).json()
     assert isinstance(body, dict), f"GET /api/v1/plans answered a bare list, not a cursor page: {body!r}"
