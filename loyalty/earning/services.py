@@ -40,8 +40,8 @@ from loyalty.subscriptions.benefits import plan_benefits_of
 from loyalty.tiers.services import (
     account_tier_after_purchase,
     qualifying_points,
-    tier_by_id,
     tier_change_record,
+    tier_held,
     tiers_all,
 )
 from members.models import Member
@@ -121,7 +121,7 @@ def purchase_earning(
     """What a purchase earns with the member's multipliers in force before it is recorded: the tier they
     hold and the plan whose benefits they enjoy now (a backdated purchase earns at today's status, as it
     does for tiers)."""
-    tier = tier_by_id(account.tier_id) if account is not None else None
+    tier = tier_held(account)
     plan = plan_benefits_of(account, now=now)
     purchase = Purchase(
         program=program,
