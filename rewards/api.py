@@ -170,16 +170,30 @@ class VoucherOut(serializers.Serializer):
     member = serializers.CharField()
     expires_at = serializers.DateTimeField()
     used_at = serializers.DateTimeField(allow_null=True)
+    issued_by_shop = serializers.CharField(
+        allow_null=True, help_text="code of the shop whose redemption issued the voucher; null if none did"
+    )
+    used_by_shop = serializers.CharField(allow_null=True, help_text="code of the shop that took it; null until used")
+
+
+VOUCHER_RULE = (
+    "Vouchers are program-wide: any shop of the program can look up and take any voucher, whichever shop's "
+    "redemption issued it. The body names both: `issued_by_shop` and `used_by_shop` (shop codes, or null), so "
+    "the issuing shop learns that its voucher was used and by whom."
+)
 
 
 def voucher_out(voucher: Voucher) -> dict:
     status = voucher.status
     if status == Voucher.Status.ISSUED and voucher.expires_at <= timezone.now():
         status = Voucher.Status.EXPIRED  # the job has not run yet; the voucher is expired all the same
+    issued_by = voucher.redemption.shop  # loaded with the voucher (voucher_get)
     return VoucherOut(
         {"code": voucher.code, "status": status, "reward": {"code": voucher.reward.code, "name": voucher.reward.name},
          "value": money_out(voucher.value, program_get().currency), "member": voucher.member.public_id,
-         "expires_at": voucher.expires_at, "used_at": voucher.used_at}
+         "expires_at": voucher.expires_at, "used_at": voucher.used_at,
+         "issued_by_shop": issued_by.code if issued_by else None,
+         "used_by_shop": voucher.used_by.code if voucher.used_by_id else None}
     ).data  # fmt: skip
 
 
@@ -190,7 +204,7 @@ class VoucherDetailApi(ShopApi):
     @extend_schema(
         operation_id="vouchers_retrieve", responses={200: VoucherOut, **errors(401, 403, 404, 429)},
         summary="Look a voucher up by its code",
-        description="Unknown codes are 404. Look-ups have their own low rate limit per key (429).",
+        description=f"{VOUCHER_RULE} Unknown codes are 404. Look-ups have their own low rate limit per key (429).",
     )  # fmt: skip
     def get(self, request, code: str):
         return Response(voucher_out(voucher_get(code=code)))
@@ -208,8 +222,8 @@ class VoucherUseApi(ShopApi):
         operation_id="vouchers_use", request=VoucherUseIn,
         responses={200: VoucherOut, **errors(400, 401, 403, 404, 409, 422, 429)},
         summary="Take a voucher at checkout",
-        description="Again with the same `external_id`: 200, same body. With another: 422 `voucher_already_used`. "
-        "422 `voucher_expired`, `voucher_cancelled`.",
+        description=f"{VOUCHER_RULE} Again with the same `external_id`: 200, same body. With another: 422 "
+        "`voucher_already_used`. 422 `voucher_expired`, `voucher_cancelled`.",
     )  # fmt: skip
     @idempotent
     def post(self, request, code: str):

@@ -9,7 +9,7 @@ from django.db.models import Count
 from loyalty.benefits import plan_benefits_active
 from loyalty.errors import DomainError, InsufficientPoints, MemberInactive
 from loyalty.ledger.models import Account
-from loyalty.tiers.services import rank_of, tier_by_id
+from loyalty.tiers.services import rank_of, tier_by_id, tier_held
 from members.models import Member
 from rewards import errors
 from rewards.models import Redemption, Reward
@@ -60,8 +60,7 @@ def refusal_of(
     if member.status != Member.Status.ACTIVE:
         return MemberInactive(param="member")
     if reward.min_tier_id is not None:
-        tier = tier_by_id(account.tier_id) if account is not None else None
-        if rank_of(tier) < rank_of(tier_by_id(reward.min_tier_id)):
+        if rank_of(tier_held(account)) < rank_of(tier_by_id(reward.min_tier_id)):
             return errors.TierRequired(param="reward")
     if reward.subscribers_only and not subscribed:
         return errors.SubscriptionRequired(param="reward")

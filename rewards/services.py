@@ -114,8 +114,12 @@ def redemption_cancel(*, redemption: Redemption, now: dt.datetime, actor: str = 
 
 
 def voucher_get(*, code: str) -> Voucher:
+    """The voucher with this code, whichever shop issued it (vouchers are program-wide), with its reward,
+    member, issuing shop and using shop loaded in the same query. Raises VoucherNotFound."""
     voucher = (
-        Voucher.objects.select_related("reward", "member", "used_by").filter(code=voucher_code_normalise(code)).first()
+        Voucher.objects.select_related("reward", "member", "used_by", "redemption__shop")
+        .filter(code=voucher_code_normalise(code))
+        .first()
     )
     if voucher is None:
         raise errors.VoucherNotFound(param="code")

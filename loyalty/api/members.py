@@ -15,10 +15,9 @@ from loyalty.ledger.selectors import account_of, balance_of, next_expiry_of
 from loyalty.program.selectors import program_get
 from loyalty.subscriptions.benefits import plan_benefits_of
 from loyalty.subscriptions.models import LIVE_STATUSES, Subscription
-from loyalty.tiers.services import tier_by_id
+from loyalty.tiers.services import member_enroll_with_account, tier_held
 from members.models import Member
 from members.selectors import member_get, member_lookup
-from members.services import member_enroll
 
 
 class BalanceOut(serializers.Serializer):
@@ -58,7 +57,11 @@ class MemberOut(serializers.Serializer):
     status = serializers.ChoiceField(choices=Member.Status.values)
     enrolled_at = serializers.DateTimeField()
     referral_code = serializers.CharField()
-    tier = TierOut(allow_null=True, help_text="null while the member has reached no tier")
+    tier = TierOut(
+        allow_null=True,
+        help_text="the highest tier the member qualifies for, the base tier from enrollment on; null only when "
+        "no tier has threshold 0 and none is reached",
+    )
     balance = BalanceOut()
     next_expiry = NextExpiryOut(allow_null=True)
     subscription = SubscriptionSummaryOut(allow_null=True, help_text="the live subscription, if any")
@@ -66,14 +69,16 @@ class MemberOut(serializers.Serializer):
 
 
 def tier_out(account) -> dict | None:
-    tier = tier_by_id(account.tier_id) if account is not None else None
+    """The tier the member holds (the base tier at least); `valid_until` only once the account records it."""
+    tier = tier_held(account)
     if tier is None:
         return None
+    recorded = account is not None and account.tier_id == tier.pk
     return {
         "code": tier.code,
         "name": tier.name,
         "multiplier": tier.multiplier,
-        "valid_until": account.tier_valid_until,
+        "valid_until": account.tier_valid_until if recorded else None,
     }
 
 
@@ -147,7 +152,7 @@ class MemberEnrollApi(ShopApi):
     )  # fmt: skip
     @idempotent
     def post(self, request):
-        member = member_enroll(**self.validated(MemberEnrollIn, request))
+        member = member_enroll_with_account(**self.validated(MemberEnrollIn, request))
         return Response(member_out(member), status=201)
 
 

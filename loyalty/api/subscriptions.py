@@ -142,7 +142,8 @@ class PaymentsApi(ShopApi):
         summary="Report a payment from the billing system",
         description="Idempotent on `external_id`. Amount and currency must be the plan's (400 `amount_mismatch`, "
         "422 `unsupported_currency`). Succeeded: `active`, the period advances one interval and `renewal_bonus` "
-        "points are credited once per period. Failed: `past_due`; benefits last the program's grace.",
+        "points are credited once per period. Failed: `past_due`; benefits last the program's grace, except for a "
+        "subscription canceled at period end: it still ends `canceled` at the period end, benefits until then.",
     )  # fmt: skip
     @idempotent
     def post(self, request, subscription_id: str):
@@ -175,6 +176,8 @@ class SubscriptionCancelApi(ShopApi):
         operation_id="subscriptions_cancel", request=CancelIn,
         responses={200: SubscriptionOut, **errors(400, 401, 403, 404, 422, 429)},
         summary="Cancel now or at the end of the paid period",
+        description="`at_period_end: true` (the default) keeps the benefits until `current_period_end`, when the "
+        "subscription becomes `canceled`, even if a payment fails meanwhile. A past-due subscription is canceled now.",
     )  # fmt: skip
     @idempotent
     def post(self, request, subscription_id: str):

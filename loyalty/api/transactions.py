@@ -89,7 +89,10 @@ class TransactionOut(serializers.Serializer):
     base_points = serializers.IntegerField()
     points = serializers.IntegerField()
     breakdown = BreakdownOut(many=True)
-    points_status = serializers.ChoiceField(choices=Transaction.PointsStatus.values)
+    points_status = serializers.ChoiceField(
+        choices=Transaction.PointsStatus.values,
+        help_text="expired: reported after the points' expiry, credited and expired at once (never spendable)",
+    )
     available_at = serializers.DateTimeField()
     refunded_amount = serializers.CharField()
     points_clawed_back = serializers.IntegerField()
@@ -136,7 +139,9 @@ class TransactionsApi(ShopApi):
         "to `total` (400 `total_mismatch`). `occurred_at` may lie up to the program's `max_backdate_days` in "
         "the past (422 `backdate_too_old`), never in the future. Points are computed once, rounding down: "
         "floor(Σ eligible line totals × points_per_currency_unit × tier × plan × campaign multipliers) + fixed "
-        "bonuses; `breakdown` sums to `points`.",
+        "bonuses; `breakdown` sums to `points`. A purchase reported after its points' expiry (or whose points "
+        "would expire before they become available) is credited and expired at once: `points_status: expired`, "
+        "an `earn` and an `expire` entry, the balance unchanged; those points are never spendable.",
     )  # fmt: skip
     @idempotent
     def post(self, request):
@@ -259,7 +264,8 @@ class RefundsApi(ShopApi):
         description="After refunds totalling R of T, the points clawed back are points − floor(points × (T − R) / T), "
         "so a full refund takes back exactly `points`. Pending points are cancelled first. Without "
         "`allow_negative_balance` what the balance cannot cover is forgiven (`points_forgiven`). Cumulative "
-        "refunds may not exceed `total` (422 `refund_exceeds_remaining`). Idempotent on `external_id`.",
+        "refunds may not exceed `total` (422 `refund_exceeds_remaining`). Idempotent on `external_id`. Points "
+        "that expired on arrival (`points_status: expired`) are not taken back: they never reached the balance.",
     )  # fmt: skip
     @idempotent
     def post(self, request, transaction_id: str):

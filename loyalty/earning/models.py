@@ -58,6 +58,7 @@ class Transaction(models.Model):
     class PointsStatus(models.TextChoices):
         AVAILABLE = "available"
         PENDING = "pending"
+        EXPIRED = "expired", "expired on arrival: reported after the points' expiry"
 
     public_id = models.CharField(max_length=32, unique=True, editable=False)
     shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="transactions")

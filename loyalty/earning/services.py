@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import Sum
 
 from loyalty.calendar import months_add, year_end_after
 from loyalty.db import service_atomic
@@ -23,6 +24,7 @@ from loyalty.ledger.services import (
     MAX_POINTS,
     Cause,
     account_credit,
+    account_credit_expired,
     account_debit,
     account_lock,
     account_lock_for,
@@ -38,8 +40,8 @@ from loyalty.subscriptions.benefits import plan_benefits_of
 from loyalty.tiers.services import (
     account_tier_after_purchase,
     qualifying_points,
-    tier_by_id,
     tier_change_record,
+    tier_held,
     tiers_all,
 )
 from members.models import Member
@@ -119,7 +121,7 @@ def purchase_earning(
     """What a purchase earns with the member's multipliers in force before it is recorded: the tier they
     hold and the plan whose benefits they enjoy now (a backdated purchase earns at today's status, as it
     does for tiers)."""
-    tier = tier_by_id(account.tier_id) if account is not None else None
+    tier = tier_held(account)
     plan = plan_benefits_of(account, now=now)
     purchase = Purchase(
         program=program,
@@ -212,28 +214,32 @@ def _transaction_create(
     )
     available_at = max(occurred_at + dt.timedelta(days=program.pending_days), now)
     pending = available_at > now
+    expires_at = lot_expires_at(program, occurred_at)
+    # Reported after its points' expiry (or they would expire before becoming available): they are
+    # credited and expired at once, never spendable.
+    expired = bool(earning.points) and expires_at is not None and expires_at <= available_at
+    if expired:
+        points_status, pending, available_at = Transaction.PointsStatus.EXPIRED, False, now
+    else:
+        points_status = Transaction.PointsStatus.PENDING if pending else Transaction.PointsStatus.AVAILABLE
     txn = Transaction.objects.create(
         public_id=public_id_new("txn"), shop=shop, member=member, external_id=external_id,
         request_hash=fingerprint, occurred_at=occurred_at, currency=currency, total=total,
         eligible_amount=earning.eligible_amount, base_points=earning.base_points,
         qualifying_points=earning.base_points, points=earning.points, breakdown=earning.breakdown,
-        points_status=Transaction.PointsStatus.PENDING if pending else Transaction.PointsStatus.AVAILABLE,
-        available_at=available_at if pending else now, created_at=now, lines=stored_lines,
+        points_status=points_status, available_at=available_at if pending else now, created_at=now, lines=stored_lines,
     )  # fmt: skip
     account.last_purchase_at = max(account.last_purchase_at or occurred_at, occurred_at)
     qualifying = qualifying_points(member_id=member.pk, program=program, now=now) if tiers_all() else 0
     tier_move = account_tier_after_purchase(account, qualifying=qualifying, program=program, now=now)
-    if earning.points:
-        expires_at = lot_expires_at(program, occurred_at)
-        if expires_at is not None and expires_at <= available_at:
-            # A backdated purchase whose points are already past expiry: credit them expiring at once, so
-            # the books show what was earned and the next expiry run takes it.
-            expires_at = available_at + dt.timedelta(seconds=1)
+    cause = Cause(shop=shop, transaction_id=txn.pk, reference=f"transaction:{txn.public_id}",
+                  actor=f"shop:{shop.code}", description=f"purchase {external_id}")  # fmt: skip
+    if expired:
+        account_credit_expired(account, points=earning.points, now=now, expires_at=expires_at, cause=cause)
+    elif earning.points:
         account_credit(
             account, points=earning.points, now=now, kind=LedgerEntry.Kind.EARN,
-            available_at=available_at if pending else None, expires_at=expires_at,
-            cause=Cause(shop=shop, transaction_id=txn.pk, reference=f"transaction:{txn.public_id}",
-                        actor=f"shop:{shop.code}", description=f"purchase {external_id}"),
+            available_at=available_at if pending else None, expires_at=expires_at, cause=cause,
         )  # fmt: skip
     else:
         account_save(account)
@@ -267,6 +273,12 @@ def refund_create(
     )  # fmt: skip
 
 
+def _expired_on_arrival(txn: Transaction) -> int:
+    """Points of the purchase that expired the moment they were credited (`account_credit_expired`)."""
+    entries = LedgerEntry.objects.filter(transaction=txn, kind=LedgerEntry.Kind.EXPIRE)
+    return -(entries.aggregate(points=Sum("points"))["points"] or 0)
+
+
 @transaction.atomic
 def _refund_create(
     *, shop: Shop, txn: Transaction, external_id: str, amount: Decimal, fingerprint: str, now: dt.datetime
@@ -286,9 +298,11 @@ def _refund_create(
             param="amount",
         )
     refunded = txn.refunded_amount + amount
-    due = claw_back_target(points=txn.points, total=txn.total, refunded=refunded) - (
-        txn.points_clawed_back + txn.points_forgiven
-    )
+    target = claw_back_target(points=txn.points, total=txn.total, refunded=refunded)
+    if txn.points_status == Transaction.PointsStatus.EXPIRED:
+        # Points that expired on arrival never reached the balance: only what settled a debt is taken back.
+        target = min(target, txn.points - _expired_on_arrival(txn))
+    due = target - (txn.points_clawed_back + txn.points_forgiven)
     refund = Refund(
         public_id=public_id_new("ref"), transaction=txn, shop=shop, external_id=external_id,
         request_hash=fingerprint, amount=amount, created_at=now,

@@ -1,6 +1,7 @@
 """`renew_subscriptions`: the moves time makes on subscriptions, each through the transition table.
 
-- canceled at period end, once the period is over (`canceled_at_period_end`);
+- canceled at period end, once the period is over (`canceled_at_period_end`), even if a payment failed
+  since the member asked (past due then: the member's request wins over the grace);
 - a trial that ended unpaid expires (`trial_ended_unpaid`);
 - an active period that ended without a reported payment falls past due (`period_ended_unpaid`);
 - past due beyond the program's grace expires (`grace_ended`);
@@ -23,6 +24,7 @@ def _due(now: dt.datetime, grace: dt.timedelta) -> Q:
     period_over = Q(current_period_end__lte=now)
     return (
         Q(status__in=[S.TRIALING, S.ACTIVE]) & period_over
+        | Q(status=S.PAST_DUE, cancel_at_period_end=True) & period_over
         | Q(status=S.PAST_DUE, past_due_since__lte=now - grace, current_period_end__lte=now)
         | Q(status=S.INCOMPLETE, created_at__lte=now - grace)
     )
@@ -31,7 +33,7 @@ def _due(now: dt.datetime, grace: dt.timedelta) -> Q:
 def _next_move(subscription: Subscription, now: dt.datetime, grace: dt.timedelta) -> tuple[str, str] | None:
     """(to_status, cause) for the move time makes now, or None."""
     over = subscription.current_period_end <= now
-    if subscription.status in (S.TRIALING, S.ACTIVE) and over and subscription.cancel_at_period_end:
+    if subscription.status in (S.TRIALING, S.ACTIVE, S.PAST_DUE) and over and subscription.cancel_at_period_end:
         return S.CANCELED, "canceled_at_period_end"
     if subscription.status == S.TRIALING and over:
         return S.EXPIRED, "trial_ended_unpaid"

@@ -2,7 +2,9 @@
 
 For every account: a member whose qualifying points reach a higher tier is upgraded; once the tier's
 `valid_until` has passed, a member who still qualifies keeps it for another window, and one who does not
-moves to the highest tier they qualify for (or none). Each move is a TierChange row.
+moves to the highest tier they qualify for (or none). Each move is a TierChange row. Members without an
+account yet (enrolled before tiers placed them at enrollment) get one first, so they are upgraded into
+the base tier like any account holding no tier.
 """
 
 import datetime as dt
@@ -16,6 +18,7 @@ from loyalty.ledger.models import Account
 from loyalty.program.selectors import program_get
 from loyalty.tiers.models import TierChange
 from loyalty.tiers.services import rank_of, tier_by_id, tier_for, tiers_all, window_start
+from members.models import Member
 
 # On PostgreSQL a chunk is one statement: qualifying points, the best tier, the decision (the same rules as
 # `work` below), the accounts and the TierChange rows together.
@@ -64,6 +67,21 @@ changes AS (
 )
 SELECT outcome, COUNT(*) FROM decided GROUP BY outcome
 """
+
+
+def accounts_open_missing(*, chunk_size: int = 1000) -> int:
+    """Open an (empty, tierless) account for every member who has none; how many were opened. One chunk
+    per transaction; an account a checkout opens meanwhile is simply skipped."""
+    opened = 0
+    while True:
+        with transaction.atomic():
+            ids = list(
+                Member.objects.filter(account__isnull=True).order_by("pk").values_list("pk", flat=True)[:chunk_size]
+            )
+            if not ids:
+                return opened
+            Account.objects.bulk_create([Account(member_id=member_id) for member_id in ids], ignore_conflicts=True)
+        opened += len(ids)
 
 
 def recalculate_tiers(*, now: dt.datetime, chunk_size: int = 1000) -> JobRun:
@@ -139,6 +157,8 @@ def recalculate_tiers(*, now: dt.datetime, chunk_size: int = 1000) -> JobRun:
 
     if not tiers and not Account.objects.filter(tier__isnull=False).exists():
         return run
+    if tiers and (opened := accounts_open_missing(chunk_size=chunk_size)):
+        run.add(accounts_opened=opened)
     if connection.vendor == "postgresql":
         return chunks_in_one_statement()
     return run_chunks(run, candidates=candidates, work=work, chunk_size=chunk_size)

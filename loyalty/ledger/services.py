@@ -11,7 +11,7 @@ windowed query, changed by one UPDATE and recorded by one INSERT of allocations.
 """
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.db import transaction
 from django.db.models import BigIntegerField, Case, F, Sum, Value, When, Window
@@ -229,9 +229,7 @@ def account_credit(
 ) -> LedgerEntry:
     """Credit `points` to a locked account as a new lot; pending until `available_at` if that is later
     than `now`. A credit to a negative balance first settles the debt; the lot keeps what is left."""
-    points = points_validate(points)
-    if kind not in CREDIT_KINDS:
-        raise InvalidRequest(f"{kind!r} is not a credit.", code="invalid_kind", param="kind")
+    points = _credit_validate(points, kind)
     available_at = available_at or now
     if expires_at is not None and expires_at <= available_at:
         raise InvalidRequest(
@@ -239,6 +237,54 @@ def account_credit(
             code="invalid_expires_at",
             param="expires_at",
         )
+    entry, _ = _lot_new(account, points=points, now=now, kind=kind, available_at=available_at,
+                        expires_at=expires_at, cause=cause)  # fmt: skip
+    account_save(account)
+    return entry
+
+
+def account_credit_expired(
+    account: Account,
+    *,
+    points: int,
+    now: dt.datetime,
+    expires_at: dt.datetime,
+    kind: str = Kind.EARN,
+    cause: Cause = Cause(),
+) -> tuple[LedgerEntry, LedgerEntry | None]:
+    """Credit `points` that expire no later than they could become available (a purchase reported after
+    its points' expiry): the credit and their expiry are written together at `now`, so they are never
+    spendable and the expiry job finds nothing left of them. The lot keeps its real `expires_at`.
+
+    Like any credit, they first settle a negative balance; only the rest expires. Returns (the credit
+    entry, the expire entry, or None when the debt took every point)."""
+    points = _credit_validate(points, kind)
+    entry, lot = _lot_new(account, points=points, now=now, kind=kind, available_at=now, expires_at=expires_at,
+                          cause=cause)  # fmt: skip
+    expired = None
+    if lot.remaining:
+        description = f"{lot.remaining} points expired on arrival (due {expires_at:%Y-%m-%d})"
+        expired = _entry_new(
+            account, kind=Kind.EXPIRE, points=-lot.remaining, now=now, cause=replace(cause, description=description)
+        )
+        _lots_apply(expired, [Draw(lot.pk, lot.remaining)])
+    account_save(account)
+    return entry, expired
+
+
+def _credit_validate(points: object, kind: str) -> int:
+    points = points_validate(points)
+    if kind not in CREDIT_KINDS:
+        raise InvalidRequest(f"{kind!r} is not a credit.", code="invalid_kind", param="kind")
+    return points
+
+
+def _lot_new(
+    account: Account, *, points: int, now: dt.datetime, kind: str, available_at: dt.datetime,
+    expires_at: dt.datetime | None, cause: Cause,
+) -> tuple[LedgerEntry, PointLot]:  # fmt: skip
+    """The credit entry and its lot (pending when `available_at` is after `now`); a negative balance is
+    settled from the lot first. The caller saves the account."""
     pending = available_at > now
     if pending:
         entry = _entry_new(account, kind=kind, points=0, pending_points=points, now=now, cause=cause)
@@ -258,8 +304,7 @@ def account_credit(
     )
     if debt:  # the part of the lot that paid back a negative balance
         LotAllocation.objects.create(entry=entry, lot=lot, points=debt)
-    account_save(account)
-    return entry
+    return entry, lot
 
 
 def account_debit(

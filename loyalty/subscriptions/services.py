@@ -37,7 +37,8 @@ TRANSITIONS: dict[tuple[str, str], frozenset[str]] = {
     (S.ACTIVE, S.CANCELED): frozenset({"canceled", "canceled_at_period_end"}),
     (S.PAST_DUE, S.ACTIVE): frozenset({"payment_succeeded"}),
     (S.PAST_DUE, S.PAST_DUE): frozenset({"payment_failed"}),
-    (S.PAST_DUE, S.CANCELED): frozenset({"canceled"}),
+    # A renewal charge may fail after the member asked to stop at period end: it still stops then.
+    (S.PAST_DUE, S.CANCELED): frozenset({"canceled", "canceled_at_period_end"}),
     (S.PAST_DUE, S.EXPIRED): frozenset({"grace_ended"}),
 }
 LIVE = (S.INCOMPLETE, S.TRIALING, S.ACTIVE, S.PAST_DUE)
@@ -72,13 +73,15 @@ def period_end(subscription: Subscription, periods: int) -> dt.datetime:
 def benefits_until(subscription: Subscription, grace_days: int) -> dt.datetime | None:
     """Until when the plan's benefits hold, given the subscription's state: to the end of a trial; to the
     end of a paid period plus grace (a renewal not yet reported keeps them); for past due, grace from
-    when it fell due; none once canceled or expired."""
+    when it fell due; to the period end when the member asked to stop then, whatever a payment did since;
+    none once canceled or expired."""
     grace = dt.timedelta(days=grace_days)
     if subscription.status == S.TRIALING:
         return subscription.current_period_end
+    if subscription.status in (S.ACTIVE, S.PAST_DUE) and subscription.cancel_at_period_end:
+        return subscription.current_period_end
     if subscription.status == S.ACTIVE:
-        end = subscription.current_period_end
-        return end if subscription.cancel_at_period_end else end + grace
+        return subscription.current_period_end + grace
     if subscription.status == S.PAST_DUE:
         return max(subscription.current_period_end, subscription.past_due_since + grace)
     return None

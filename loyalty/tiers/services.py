@@ -9,13 +9,17 @@ from now. Downgrades happen only in `recalculate_tiers`, once the validity has p
 import datetime as dt
 from dataclasses import dataclass
 
+from django.db import transaction
 from django.db.models import Sum
 
 from loyalty.earning.models import Transaction
 from loyalty.ledger.models import Account
+from loyalty.ledger.services import account_lock, account_save, member_id_of
 from loyalty.program.models import Program
-from loyalty.program.selectors import settings_cached
+from loyalty.program.selectors import program_get, settings_cached
 from loyalty.tiers.models import Tier, TierChange
+from members.models import Member
+from members.services import member_enroll
 
 
 @settings_cached
@@ -32,6 +36,15 @@ def tier_for(points: int, tiers: list[Tier] | None = None) -> Tier | None:
     """The highest tier `points` qualify for, or None when no tier's threshold is reached."""
     reached = [tier for tier in (tiers_all() if tiers is None else tiers) if tier.threshold <= points]
     return max(reached, key=lambda tier: tier.rank, default=None)
+
+
+def tier_held(account: Account | None) -> Tier | None:
+    """The tier a member holds: the account's, and never below the base tier (the highest at threshold 0),
+    which every member qualifies for from enrollment on, even before their account records it (a member
+    with no account row yet, or one enrolled before the tiers were loaded)."""
+    held = tier_by_id(account.tier_id) if account is not None else None
+    base = tier_for(0)
+    return base if rank_of(base) > rank_of(held) else held
 
 
 def window_start(program: Program, now: dt.datetime) -> dt.datetime:
@@ -78,3 +91,28 @@ def tier_change_record(account: Account, move: TierMove, *, qualifying: int, now
         account=account, from_tier=move.from_tier, to_tier=move.to_tier, reason=move.reason,
         qualifying_points=qualifying, valid_until=account.tier_valid_until, created_at=now,
     )  # fmt: skip
+
+
+@transaction.atomic
+def account_open(*, member: Member, now: dt.datetime) -> Account:
+    """Open the member's account (if it is not open yet) and place it in the highest tier the member
+    qualifies for, recorded as a TierChange: for a new member the base tier, held from enrollment on.
+    Raises MemberNotFound."""
+    account = account_lock(member_id=member_id_of(member))
+    if account.tier_id is None and tiers_all():
+        program = program_get()
+        qualifying = qualifying_points(member_id=member.pk, program=program, now=now)
+        move = account_tier_after_purchase(account, qualifying=qualifying, program=program, now=now)
+        if move is not None:
+            account_save(account)
+            tier_change_record(account, move, qualifying=qualifying, now=now)
+    return account
+
+
+@transaction.atomic
+def member_enroll_with_account(**fields) -> Member:
+    """Enroll a member (`members.services.member_enroll`: same arguments, same errors, nothing written when
+    it raises) and open their account in the base tier in the same transaction."""
+    member = member_enroll(**fields)
+    account_open(member=member, now=member.enrolled_at)
+    return member

@@ -196,10 +196,10 @@ def _tier_too_low(ctx):
     return member
 
 
-def _no_tier_at_all(ctx):
+def _no_tier_recorded(ctx):
     ctx.tiers()
-    ctx.reward_load("R", min_tier="bronze")
-    return ctx.member_with_points(1000)  # holds no tier (none was ever computed)
+    ctx.reward_load("R", min_tier="silver")
+    return ctx.member_with_points(1000)  # no tier recorded: holds the base tier (bronze) only
 
 
 def _not_subscribed(ctx):
@@ -240,7 +240,7 @@ REFUSALS = [
     ("out_of_stock", _last_one_taken),
     ("member_limit_reached", _limit_reached),
     ("tier_required", _tier_too_low),
-    ("tier_required", _no_tier_at_all),
+    ("tier_required", _no_tier_recorded),
     ("subscription_required", _not_subscribed),
     ("reward_unavailable", _inactive_reward),
     ("reward_unavailable", _not_yet_valid),

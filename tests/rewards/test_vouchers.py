@@ -10,7 +10,8 @@ import pytest
 from django.conf import settings
 from django.core.cache import cache
 from django.core.management import call_command
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 import rewards.services
@@ -112,7 +113,43 @@ def test_any_shop_of_the_program_can_look_a_voucher_up(api, other_api, issued):
         assert response.json() == {
             "code": code, "status": "issued", "reward": {"code": "COFFEE", "name": "Free coffee"}, "value": "3.50",
             "member": redemption.member.public_id, "expires_at": body["expires_at"], "used_at": None,
+            "issued_by_shop": "shop-a", "used_by_shop": None,
         }  # fmt: skip
+
+
+def test_a_voucher_redeemed_through_shop_a_is_used_by_shop_b_and_shop_a_sees_by_whom(api, other_api, issued):
+    """Vouchers are program-wide (a coalition): any shop looks up and takes any voucher, and the body says
+    which shop's redemption issued it and which shop took it."""
+    code = issued()["voucher_code"]  # redeemed through shop A
+
+    looked_up = other_api.get(voucher_url(code))
+    assert looked_up.status_code == 200, looked_up.content
+    assert (looked_up.json()["status"], looked_up.json()["issued_by_shop"], looked_up.json()["used_by_shop"]) == (
+        "issued", "shop-a", None,
+    )  # fmt: skip
+
+    used = use(other_api, code, "b-order-1")
+    assert used.status_code == 200, used.content
+    assert (used.json()["status"], used.json()["issued_by_shop"], used.json()["used_by_shop"]) == (
+        "used", "shop-a", "shop-b",
+    )  # fmt: skip
+
+    seen_by_a = api.get(voucher_url(code))
+    assert seen_by_a.status_code == 200
+    assert seen_by_a.json() == used.json()
+    assert (seen_by_a.json()["status"], seen_by_a.json()["used_by_shop"]) == ("used", "shop-b")
+
+
+def test_a_voucher_look_up_runs_as_many_statements_used_as_issued(api, other_api, issued):
+    code = issued()["voucher_code"]
+    assert api.get(voucher_url(code)).status_code == 200  # warm-up: the key's last_used_at stamp, caches
+    with CaptureQueriesContext(connection) as issued_lookup:
+        assert api.get(voucher_url(code)).status_code == 200
+    assert use(other_api, code, "b-order-1").status_code == 200
+    with CaptureQueriesContext(connection) as used_lookup:
+        assert api.get(voucher_url(code)).json()["used_by_shop"] == "shop-b"
+
+    assert len(used_lookup.captured_queries) == len(issued_lookup.captured_queries) <= 4
 
 
 @pytest.mark.parametrize("typed", [str.lower, lambda c: c.replace("-", ""), lambda c: c.lower().replace("-", "")])

@@ -111,6 +111,52 @@ def test_canceled_at_period_end(shop, member, plus):
     assert plan_of(member) == (None, None)
 
 
+def test_a_failed_payment_after_cancel_at_period_end_still_ends_canceled_at_period_end(shop, member, plus):
+    """The member asked to stop at period end: a renewal charge failing meanwhile neither extends the
+    benefits by the grace nor lets the subscription expire through it."""
+    subscription = subscribe(shop, member, plus, T0)
+    pay(shop, subscription, "p1", T0)
+    end = fresh(subscription).current_period_end
+    cancel(subscription, T0 + DAY, at_period_end=True)
+    payment, created = pay(shop, subscription, "f1", end - DAY, status="failed")
+    assert created and payment.status == "failed"
+    subscription = fresh(subscription)
+    assert (subscription.status, subscription.cancel_at_period_end) == ("past_due", True)
+    assert plan_of(member) == (plus.pk, end)  # benefits until the period end, not end - DAY + GRACE
+
+    assert renew_subscriptions(now=end - SECOND).counts == {}
+    assert fresh(subscription).status == "past_due"
+    assert renew_subscriptions(now=end).counts == {"canceled_at_period_end": 1}
+
+    subscription = fresh(subscription)
+    assert (subscription.status, subscription.ended_at) == ("canceled", end)
+    assert plan_of(member) == (None, None)
+    assert moves(subscription)[-2:] == [
+        ("active", "past_due", "payment_failed"),
+        ("past_due", "canceled", "canceled_at_period_end"),
+    ]
+    before = snapshot()
+    assert renew_subscriptions(now=end + GRACE).counts == {}
+    assert snapshot() == before
+
+
+def test_a_failed_trial_payment_after_cancel_at_period_end_ends_canceled_at_trial_end(shop, member, trial):
+    subscription = subscribe(shop, member, trial, T0)
+    end = T0 + 14 * DAY
+    cancel(subscription, T0 + DAY, at_period_end=True)
+    pay(shop, subscription, "f1", T0 + 2 * DAY, status="failed")
+    assert plan_of(member) == (trial.pk, end)
+
+    assert renew_subscriptions(now=end).counts == {"canceled_at_period_end": 1}
+
+    subscription = fresh(subscription)
+    assert (subscription.status, subscription.ended_at) == ("canceled", end)
+    assert moves(subscription)[-2:] == [
+        ("trialing", "past_due", "payment_failed"),
+        ("past_due", "canceled", "canceled_at_period_end"),
+    ]
+
+
 def test_rerun_changes_nothing(shop, plans):
     members = [MemberFactory() for _ in range(4)]
     subscribe(shop, members[0], plans["plus"], T0)

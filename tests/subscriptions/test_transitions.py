@@ -29,7 +29,7 @@ EXPECTED = {
     ("active", "canceled"): {"canceled", "canceled_at_period_end"},
     ("past_due", "active"): {"payment_succeeded"},
     ("past_due", "past_due"): {"payment_failed"},
-    ("past_due", "canceled"): {"canceled"},
+    ("past_due", "canceled"): {"canceled", "canceled_at_period_end"},
     ("past_due", "expired"): {"grace_ended"},
 }
 CAUSES = sorted(set().union(*TRANSITIONS.values()) | {"created", "trial_started", "", "bogus"})
@@ -117,6 +117,14 @@ def _past_due(shop, member, plans):
     return fresh(subscription)
 
 
+def _past_due_canceling(shop, member, plans):
+    """Past due by a renewal charge that failed after the member asked to stop at period end."""
+    subscription = _active(shop, member, plans)
+    cancel(subscription, T0 + DAY, at_period_end=True)
+    pay(shop, subscription, "failed-1", T0 + 20 * DAY, status="failed")
+    return fresh(subscription)
+
+
 def _job(now):
     renew_subscriptions(now=now)
 
@@ -144,6 +152,7 @@ SCENARIOS = {
         _past_due, lambda s, sh: pay(sh, s, "f2", T0 + 21 * DAY, status="failed"),
     ),
     ("past_due", "canceled", "canceled"): (_past_due, lambda s, sh: cancel(s, T0 + 21 * DAY, at_period_end=False)),
+    ("past_due", "canceled", "canceled_at_period_end"): (_past_due_canceling, lambda s, sh: _job(s.current_period_end)),
     ("past_due", "expired", "grace_ended"): (_past_due, lambda s, sh: _job(s.current_period_end + GRACE)),
 }  # fmt: skip
 

@@ -1,7 +1,9 @@
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
+from loyalty.jobs.tiers import recalculate_tiers
 from loyalty.program.loading import ProgramFileError, program_file_read, program_load
 
 
@@ -23,3 +25,8 @@ class Command(BaseCommand):
                 self.stderr.write(f"{path}: {message}")
             raise CommandError(f"{file}: {len(exc.problems)} problem(s); nothing was loaded") from exc
         self.stdout.write(f"loaded {file}: {report}")
+        tiers = report.sections.get("tiers")
+        if tiers is not None and (tiers.created or tiers.updated):
+            # New or changed tiers place every member now, not at the next nightly run: members holding no
+            # tier (or without an account yet) enter the base tier, and whoever qualifies higher moves up.
+            self.stdout.write(recalculate_tiers(now=timezone.now()).summary())
