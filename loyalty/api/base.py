@@ -1,6 +1,8 @@
 """What every shop-facing endpoint shares: bearer API keys, scopes, per-key throttling, a JSON parser
 that never makes floats, cursor pagination, and the `ShopApi` base view."""
 
+from django.db import InterfaceError, OperationalError
+from django.http import JsonResponse
 from django.utils import timezone
 from rest_framework import exceptions, serializers
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
@@ -10,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
+from config.api_errors import error_response
 from loyalty.api.parsers import ExactJSONParser
 from loyalty.db import request_transaction
 from loyalty.shops.models import ApiKey
@@ -121,11 +124,25 @@ class ShopApi(APIView):
 
     def dispatch(self, request, *args, **kwargs):
         """A write request is one transaction: if anything fails after a service wrote, even rendering,
-        the exception handler marks it for rollback and nothing stays written."""
+        the exception handler marks it for rollback and nothing stays written.
+
+        Opening and committing that transaction happen outside DRF's exception handling, so a database
+        that cannot be reached there is answered here: 503, like any other request meeting it."""
         if request.method in {"GET", "HEAD", "OPTIONS"}:
             return super().dispatch(request, *args, **kwargs)
-        with request_transaction():
-            return super().dispatch(request, *args, **kwargs)
+        opened = False
+        try:
+            with request_transaction():
+                opened = True
+                return super().dispatch(request, *args, **kwargs)
+        except (OperationalError, InterfaceError) as exc:
+            status, body, headers = error_response(exc)
+            if opened:  # the COMMIT itself failed: the server may have committed before the connection broke
+                body["error"]["message"] = (
+                    "The database connection broke while committing; the request may or may not have been "
+                    "written. Retry it with the same Idempotency-Key or external_id."
+                )
+            return JsonResponse(body, status=status, headers=headers)
 
     @staticmethod
     def validated(serializer_class: type[serializers.Serializer], request, data=None) -> dict:

@@ -1,0 +1,201 @@
+"""A client's input never makes the API answer 500, nor does a database that cannot be reached: every
+refusal is in the error shape, and nothing is written."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.db import OperationalError, connection
+from django.db.models import QuerySet
+from django.test import Client
+
+from loyalty.api import base as api_base
+from loyalty.api.models import IdempotentRequest
+from loyalty.earning.models import Transaction
+from loyalty.shops.models import ApiKey
+from loyalty.shops.services import api_keys_cache_clear
+from tests.api.conftest import balance, purchase
+from tests.api.state import db_state
+
+PROJECT = Path(__file__).resolve().parents[2]
+UNAVAILABLE = {
+    "type": "unavailable",
+    "code": "database_unavailable",
+    "message": "The service is temporarily unavailable; nothing was written. Retry later.",
+    "param": None,
+}
+
+
+def error(r) -> dict:
+    return r.json()["error"]
+
+
+def no_raise(api) -> Client:
+    """The shop's client, answering a server error as a client would see it instead of raising it."""
+    return Client(HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=f"Bearer {api.key}", raise_request_exception=False)
+
+
+# --- 1. the database cannot be reached ----------------------------------------------------------------
+
+
+def _refused(*args, **kwargs):
+    raise OperationalError('connection to server at "127.0.0.1", port 1 failed: Connection refused')
+
+
+DOWN_REQUESTS = [
+    ("GET", "/api/v1/transactions", None, {}),
+    ("GET", "/api/v1/members/mem_x", None, {}),
+    ("POST", "/api/v1/transactions", "purchase", {}),
+    ("POST", "/api/v1/transactions", "purchase", {"HTTP_IDEMPOTENCY_KEY": "k-1"}),
+    ("POST", "/api/v1/transactions", "purchase", {"HTTP_TRANSFER_ENCODING": "chunked"}),
+    ("POST", "/api/v1/members", {"email": "new@example.com"}, {}),
+    ("POST", "/api/v1/holds/hld_x/void", {}, {}),
+    ("PUT", "/api/v1/members", {}, {}),
+    ("DELETE", "/api/v1/transactions/txn_x", None, {}),
+]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "headers"),
+    DOWN_REQUESTS,
+    ids=["get-list", "get-one", "post", "post-keyed", "post-chunked", "post-member", "post-void", "put", "delete"],
+)
+def test_any_request_while_the_database_cannot_be_reached_is_503_and_writes_nothing(
+    api, member, monkeypatch, method, path, body, headers
+):
+    """Issue 9, item 1: a POST used to answer 500 because its transaction is opened outside DRF's error
+    handling. Every method answers 503 `unavailable` with Retry-After."""
+    payload = json.dumps(purchase(member) if body == "purchase" else body or {})
+    client = no_raise(api)
+    before = db_state()
+
+    with monkeypatch.context() as patch:
+        patch.setattr(connection, "ensure_connection", _refused)
+        r = client.generic(method, path, payload, content_type="application/json", secure=True, **headers)
+
+    assert r.status_code == 503, r.content
+    assert r.json() == {"error": UNAVAILABLE}
+    assert r.headers["Retry-After"] == "5"
+    assert db_state() == before and balance(member) == (0, 0, 0)
+
+
+def test_a_request_after_the_database_came_back_is_served(api, member, monkeypatch):
+    with monkeypatch.context() as patch:
+        patch.setattr(connection, "ensure_connection", _refused)
+        down = no_raise(api).post(
+            "/api/v1/transactions", purchase(member), content_type="application/json", secure=True
+        )
+
+    r = api.post("/api/v1/transactions", purchase(member), idempotency_key="k-1")
+
+    assert (down.status_code, r.status_code) == (503, 201)
+    assert Transaction.objects.count() == 1 and IdempotentRequest.objects.get().status == 201
+
+
+def test_a_commit_that_fails_is_503_saying_the_outcome_is_unknown(api, member, monkeypatch):
+    """The connection can drop at COMMIT, after every statement ran: the client cannot be told nothing was
+    written, only to retry the same request (external_id and Idempotency-Key make that safe)."""
+    real = api_base.request_transaction
+
+    class FailingCommit:
+        def __enter__(self):
+            self.inner = real()
+            return self.inner.__enter__()
+
+        def __exit__(self, *exc):
+            self.inner.__exit__(OperationalError, OperationalError("server closed the connection"), None)
+            raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(api_base, "request_transaction", FailingCommit)
+    before = db_state()
+
+    r = no_raise(api).post("/api/v1/transactions", purchase(member), content_type="application/json", secure=True)
+
+    assert r.status_code == 503 and r.headers["Retry-After"] == "5"
+    assert error(r)["code"] == "database_unavailable" and error(r)["type"] == "unavailable"
+    assert "may or may not" in error(r)["message"]
+    assert db_state() == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_key_stamp_that_fails_after_the_commit_does_not_turn_the_request_into_an_error(
+    api, member, monkeypatch, caplog
+):
+    """The key's last_used_at is stamped after the request's transaction commits: a database gone by then
+    must not answer 500 or 503 for a purchase that is stored."""
+    real_update = QuerySet.update
+
+    def update(queryset, **kwargs):
+        if queryset.model is ApiKey:
+            raise OperationalError("server closed the connection unexpectedly")
+        return real_update(queryset, **kwargs)
+
+    monkeypatch.setattr(QuerySet, "update", update)
+
+    posted = api.post("/api/v1/transactions", purchase(member))
+    api_keys_cache_clear()
+    listed = api.get("/api/v1/transactions")
+
+    assert (posted.status_code, listed.status_code) == (201, 200)
+    assert Transaction.objects.count() == 1 and len(listed.json()["results"]) == 1
+    assert "server closed the connection unexpectedly" in caplog.text
+
+
+def _closed_port_run(script: str) -> list:
+    """Run `script` in a fresh process whose DATABASE_URL points at a port that refuses connections."""
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))  # bound and not listening: a connection to it is refused
+        port = held.getsockname()[1]
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "DATABASE_URL": f"postgres://postgres@127.0.0.1:{port}/loyalty",
+            "CELERY_BROKER_URL": "memory://",
+            "CACHE_URL": "locmemcache://",
+            "DEBUG": "0",
+        }
+        done = subprocess.run(
+            [sys.executable, "-c", script],
+            check=False,
+            cwd=PROJECT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+WSGI_CALLS = """
+import io, json
+from wsgiref.util import setup_testing_defaults
+from config.wsgi import application
+
+def call(method, path, body=b""):
+    environ = {"REQUEST_METHOD": method, "PATH_INFO": path, "HTTP_HOST": "127.0.0.1",
+               "HTTP_X_FORWARDED_PROTO": "https", "HTTP_AUTHORIZATION": "Bearer lk_abcdefgh_" + "x" * 40,
+               "CONTENT_TYPE": "application/json", "CONTENT_LENGTH": str(len(body)), "wsgi.input": io.BytesIO(body)}
+    setup_testing_defaults(environ)
+    answer = {}
+    def start_response(status, headers, exc_info=None):
+        answer.update(status=int(status.split()[0]), headers=dict(headers))
+    content = b"".join(application(environ, start_response))
+    return [answer["status"], answer["headers"].get("Retry-After"), json.loads(content)]
+
+body = json.dumps({"member": "mem_x", "external_id": "o-1", "currency": "EUR", "total": "1.00"}).encode()
+print(json.dumps([call("GET", "/api/v1/transactions"), call("POST", "/api/v1/transactions", body),
+                  call("POST", "/api/v1/members", b'{"email": "a@example.com"}')]))
+"""
+
+
+def test_the_wsgi_app_with_the_database_at_a_closed_port_answers_503_to_get_and_post():
+    """Issue 9, item 1, as reported: DATABASE_URL at a closed port, the real WSGI application."""
+    answers = _closed_port_run(WSGI_CALLS)
+
+    assert [(status, retry_after) for status, retry_after, _ in answers] == [(503, "5")] * 3
+    assert all(body == {"error": UNAVAILABLE} for _, _, body in answers)
