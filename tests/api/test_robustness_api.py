@@ -1,6 +1,7 @@
 """A client's input never makes the API answer 500, nor does a database that cannot be reached: every
 refusal is in the error shape, and nothing is written."""
 
+import base64
 import json
 import os
 import socket
@@ -16,6 +17,7 @@ from django.test import Client
 from loyalty.api import base as api_base
 from loyalty.api.models import IdempotentRequest
 from loyalty.earning.models import Transaction
+from loyalty.program.loading import program_load
 from loyalty.shops.models import ApiKey
 from loyalty.shops.services import api_keys_cache_clear
 from tests.api.conftest import balance, purchase
@@ -199,3 +201,109 @@ def test_the_wsgi_app_with_the_database_at_a_closed_port_answers_503_to_get_and_
 
     assert [(status, retry_after) for status, retry_after, _ in answers] == [(503, "5")] * 3
     assert all(body == {"error": UNAVAILABLE} for _, _, body in answers)
+
+
+# --- 3. JSON nested deeper than anything the API reads ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "[" * 1000 + "]" * 1000,
+        "[" * 100_000 + "]" * 100_000,
+        '{"a":' * 1000 + "1" + "}" * 1000,
+        '{"member": ' + "[" * 900 + "]" * 900 + "}",
+        '{"member": ' + "[" * 33 + "]" * 33 + "}",
+    ],
+    ids=["1000-lists", "100000-lists", "1000-objects", "900-under-a-field", "33-under-a-field"],
+)
+def test_deeply_nested_json_is_400_malformed_json_and_writes_nothing(api, member, raw):
+    before = db_state()
+
+    r = api.post("/api/v1/transactions", raw=raw, idempotency_key="k-1")
+
+    assert r.status_code == 400, r.content
+    assert (error(r)["type"], error(r)["code"], error(r)["param"]) == ("invalid_request", "malformed_json", None)
+    assert db_state() == before
+
+
+def test_json_nested_as_deep_as_the_limit_is_read(api, member):
+    """32 levels are parsed (the API's own bodies nest 3 deep); the field is then refused for its type."""
+    r = api.post("/api/v1/transactions", raw='{"member": ' + "[" * 31 + "]" * 31 + "}")
+
+    assert r.status_code == 400
+    assert (error(r)["code"], error(r)["param"]) != ("malformed_json", None)
+
+
+# --- 4. a forged pagination cursor ---------------------------------------------------------------------
+
+
+def _cursor(query: str) -> str:
+    return base64.b64encode(query.encode()).decode()
+
+
+LIST_ENDPOINTS = [
+    "/api/v1/members/{member}/entries",
+    "/api/v1/transactions",
+    "/api/v1/rewards",
+    "/api/v1/plans",
+]
+FORGED_CURSORS = {
+    "position-abc": _cursor("p=abc"),
+    "position-dots": _cursor("p=1.2.3"),
+    "position-huge": _cursor("p=" + "9" * 40),
+    "position-nan": _cursor("p=NaN"),
+    "position-exponent": _cursor("p=1e999999"),
+    "position-nul": _cursor("p=1%00"),
+    "reverse-abc": _cursor("r=abc&p=1"),
+    "offset-abc": _cursor("o=abc"),
+    "not-base64": "%%%",
+    "not-ascii": "\u00e2\u0019-\u00b1\u00ae",
+}
+
+
+@pytest.mark.parametrize("path", LIST_ENDPOINTS)
+@pytest.mark.parametrize("cursor", FORGED_CURSORS.values(), ids=FORGED_CURSORS.keys())
+def test_a_forged_cursor_is_400_invalid_cursor_on_every_list(api, member, path, cursor):
+    r = api.get(path.format(member=member.public_id), {"cursor": cursor})
+
+    assert r.status_code == 400, r.content
+    assert error(r) == {
+        "type": "invalid_request",
+        "code": "invalid_cursor",
+        "message": "This cursor was not given by this API; start again without it.",
+        "param": "cursor",
+    }
+
+
+@pytest.fixture
+def three_of_each(api, member):
+    """Three entries and transactions, three rewards and plans (two sharing a price and a sort order)."""
+    rewards = [
+        {"code": f"R{i}", "name": f"R{i}", "kind": "free_product", "points_cost": 100, "value": "1.00",
+         "sort_order": i // 2}
+        for i in range(3)
+    ]  # fmt: skip
+    plans = [
+        {"code": f"p{i}", "name": f"P{i}", "price": f"{4 + i // 2}.99", "interval": "month", "trial_days": 0,
+         "multiplier": "1", "renewal_bonus": 0, "perks": []}
+        for i in range(3)
+    ]  # fmt: skip
+    program_load({"rewards": rewards, "plans": plans})
+    for i in range(3):
+        api.post("/api/v1/transactions", purchase(member, external_id=f"o-{i}", total="1.00"))
+
+
+@pytest.mark.parametrize("path", LIST_ENDPOINTS)
+def test_the_cursors_the_api_gives_still_page_through_every_list(api, member, three_of_each, path):
+    """The cursor check refuses only forged cursors: `next` of each list works, in both directions."""
+
+    first = api.get(path.format(member=member.public_id), {"limit": "1"}).json()
+    seen = len(first["results"])
+    page = first
+    while page["next"]:
+        page = api.get(page["next"]).json()
+        seen += len(page["results"])
+    unpaged = api.get(path.format(member=member.public_id), {"limit": "200"}).json()
+
+    assert seen == len(unpaged["results"]) == 3
