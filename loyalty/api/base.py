@@ -1,6 +1,9 @@
 """What every shop-facing endpoint shares: bearer API keys, scopes, per-key throttling, a JSON parser
 that never makes floats, cursor pagination, and the `ShopApi` base view."""
 
+from base64 import b64decode
+
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
 from django.utils import timezone
@@ -17,6 +20,8 @@ from loyalty.api.parsers import ExactJSONParser
 from loyalty.db import request_transaction
 from loyalty.shops.models import ApiKey
 from loyalty.shops.services import api_key_authenticate
+
+INVALID_CURSOR = "This cursor was not given by this API; start again without it."
 
 
 class ApiKeyAuthentication(BaseAuthentication):
@@ -83,13 +88,27 @@ class Cursor(CursorPagination):
             )
         return int(raw)
 
+    def paginate_queryset(self, queryset, request, view=None):
+        # The field a cursor's position is compared with: the first of the ordering.
+        first = self.get_ordering(request, queryset, view)[0]
+        self.position_field = queryset.model._meta.get_field(first.lstrip("-"))
+        return super().paginate_queryset(queryset, request, view)
+
     def decode_cursor(self, request):
+        """DRF's cursor, refused as 400 `invalid_cursor` when it is not one this API gave: undecodable, or
+        a position its field cannot hold (DRF would filter with it, and the query fail)."""
+        encoded = request.query_params.get(self.cursor_query_param)
         try:
-            return super().decode_cursor(request)
-        except exceptions.NotFound as exc:
+            if encoded is not None:
+                b64decode(encoded.encode("ascii"), validate=True)  # DRF drops what is not base64 and reads on
+            cursor = super().decode_cursor(request)
+            if cursor is not None and cursor.position is not None:
+                self.position_field.clean(cursor.position, None)
+        except (exceptions.NotFound, DjangoValidationError, ValueError) as exc:
             raise serializers.ValidationError(
-                {"cursor": [serializers.ErrorDetail("Invalid cursor.", code="invalid")]}
+                {"cursor": [serializers.ErrorDetail(INVALID_CURSOR, code="invalid_cursor")]}
             ) from exc
+        return cursor
 
     def get_paginated_response(self, data):
         return Response({"results": data, "next": self.get_next_link()})
