@@ -21,8 +21,9 @@ class ExactJSONParser(JSONParser):
             raise exceptions.ParseError(f"nested deeper than {MAX_DEPTH} levels") from exc
         except (ValueError, UnicodeDecodeError) as exc:
             raise exceptions.ParseError(str(exc)) from exc
-        if _deeper_than(data, MAX_DEPTH):
-            raise exceptions.ParseError(f"nested deeper than {MAX_DEPTH} levels")
+        problem = _problem(data)
+        if problem:
+            raise exceptions.ParseError(problem)
         return data
 
 
@@ -30,18 +31,31 @@ def _not_json(constant: str) -> None:
     raise ValueError(f"{constant} is not a JSON value")
 
 
-def _deeper_than(value: object, limit: int) -> bool:
-    """Whether arrays and objects nest more than `limit` levels, found without recursion."""
+def _problem(value: object) -> str | None:
+    """What makes parsed JSON unusable, found without recursion: nesting deeper than MAX_DEPTH, or a string
+    holding a lone surrogate (a `\\ud800` escape), which no UTF-8 text, database or response can carry."""
     stack = [(value, 1)]
     while stack:
         node, depth = stack.pop()
+        if isinstance(node, str):
+            if not _is_text(node):
+                return "a string holds a lone surrogate (\\ud800-\\udfff escape)"
+            continue
         if isinstance(node, dict):
-            children = node.values()
+            children = [*node.keys(), *node.values()]
         elif isinstance(node, list):
             children = node
         else:
             continue
-        if depth > limit:
-            return True
+        if depth > MAX_DEPTH:
+            return f"nested deeper than {MAX_DEPTH} levels"
         stack.extend((child, depth + 1) for child in children)
-    return False
+    return None
+
+
+def _is_text(string: str) -> bool:
+    try:
+        string.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

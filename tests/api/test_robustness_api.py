@@ -307,3 +307,74 @@ def test_the_cursors_the_api_gives_still_page_through_every_list(api, member, th
     unpaged = api.get(path.format(member=member.public_id), {"limit": "200"}).json()
 
     assert seen == len(unpaged["results"]) == 3
+
+
+# --- more client input that used to reach a 500 ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "says"),
+    [
+        ('{"total": NaN}', "NaN is not a JSON value"),
+        ('{"total": Infinity}', "Infinity is not a JSON value"),
+        ('{"lines": [{"quantity": -Infinity}]}', "-Infinity is not a JSON value"),
+        ('{"total": ' + "9" * 5000 + "}", "Exceeds the limit"),
+        ('{"status": "\\ud800"}', "lone surrogate"),
+        ('{"external_id": "\\udfff"}', "lone surrogate"),
+        ('{"\\ud83d": 1}', "lone surrogate"),
+    ],
+    ids=["nan", "infinity", "minus-infinity", "5000-digit-integer", "lone-surrogate", "low-surrogate", "in-a-key"],
+)
+@pytest.mark.parametrize(
+    "path", ["/api/v1/transactions", "/api/v1/holds", "/api/v1/subscriptions/sub_x/payments", "/api/v1/members"]
+)
+def test_json_no_utf8_text_or_number_can_hold_is_400_malformed_json(api, member, path, raw, says):
+    """A lone surrogate used to be echoed in a validation message that could not be encoded: 500."""
+    before = db_state()
+
+    r = api.post(path, raw=raw, idempotency_key="k-1")
+
+    assert r.status_code == 400, r.content
+    assert (error(r)["code"], error(r)["param"]) == ("malformed_json", None) and says in error(r)["message"]
+    assert db_state() == before
+
+
+def test_a_number_beyond_any_bound_is_refused_by_its_bound(api, member):
+    body = json.dumps({**purchase(member), "total": "TOTAL"}).replace('"TOTAL"', "1e999999")
+
+    r = api.post("/api/v1/transactions", raw=body)
+
+    assert r.status_code == 400 and (error(r)["code"], error(r)["param"]) == ("total_out_of_range", "total")
+    assert not Transaction.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/members",
+        "/api/v1/transactions",
+        "/api/v1/transactions/preview",
+        "/api/v1/holds",
+        "/api/v1/subscriptions",
+        "/api/v1/redemptions",
+    ],
+)
+@pytest.mark.parametrize("raw", ["[]", '"a string"', "1", "null", "[{}]"])
+def test_a_body_that_is_not_an_object_is_400_on_every_post(api, member, path, raw):
+    before = db_state()
+
+    r = api.post(path, raw=raw, idempotency_key="k-1")
+
+    assert r.status_code == 400, r.content
+    assert error(r)["type"] == "invalid_request"
+    assert db_state() == before
+
+
+@pytest.mark.parametrize("name", ["created_after", "created_before"])
+@pytest.mark.parametrize("value", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"])
+def test_a_date_filter_beyond_the_years_utc_holds_is_400(api, member, name, value):
+    """Year 1 at +14:00 is in year 0 in UTC: converting it for the query raised OverflowError, a 500."""
+    r = api.get(f"/api/v1/members/{member.public_id}/entries", {name: value})
+
+    assert r.status_code == 400
+    assert (error(r)["code"], error(r)["param"]) == ("invalid_field", name)
