@@ -4,6 +4,7 @@ refusal is in the error shape, and nothing is written."""
 import base64
 import json
 import os
+import runpy
 import socket
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from django.db import OperationalError, connection
 from django.db.models import QuerySet
 from django.test import Client
 
+from config import middleware
 from loyalty.api import base as api_base
 from loyalty.api.models import IdempotentRequest
 from loyalty.earning.models import Transaction
@@ -309,6 +311,231 @@ def test_the_cursors_the_api_gives_still_page_through_every_list(api, member, th
     assert seen == len(unpaged["results"]) == 3
 
 
+# --- 5. a charset other than UTF-8 ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("charset", ["rot13", "base64", "hex", "zlib", "latin-1", "utf-16", "no-such-charset", ""])
+def test_json_in_a_charset_other_than_utf8_is_415_unsupported_charset_and_writes_nothing(api, member, charset):
+    before = db_state()
+
+    r = api.client.generic(
+        "POST",
+        "/api/v1/transactions",
+        json.dumps(purchase(member)),
+        content_type=f"application/json; charset={charset}",
+        secure=True,
+        HTTP_IDEMPOTENCY_KEY="k-1",
+    )
+
+    assert r.status_code == 415, r.content
+    assert error(r) == {
+        "type": "invalid_request",
+        "code": "unsupported_charset",
+        "message": "JSON is read as UTF-8 only: send `Content-Type: application/json` or `; charset=utf-8`.",
+        "param": None,
+    }
+    assert db_state() == before
+
+
+@pytest.mark.parametrize("charset", ["utf-8", "UTF-8", "utf8", "UTF8", '"utf-8"'])
+def test_json_declared_as_utf8_is_read(api, member, charset):
+    r = api.client.post(
+        "/api/v1/transactions",
+        json.dumps(purchase(member, external_id="caf\u00e9-1")),
+        content_type=f"application/json; charset={charset}",
+        secure=True,
+    )
+
+    assert r.status_code == 201, r.content
+    assert Transaction.objects.get().external_id == "caf\u00e9-1"
+
+
+CHARSET_CALLS = """
+import io, json
+from wsgiref.util import setup_testing_defaults
+from config.wsgi import application
+
+def call(path, query, charset):
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": path, "QUERY_STRING": query, "HTTP_HOST": "127.0.0.1",
+               "HTTP_X_FORWARDED_PROTO": "https", "CONTENT_TYPE": "text/plain; charset=" + charset}
+    setup_testing_defaults(environ)
+    answer = {}
+    def start_response(status, headers, exc_info=None):
+        answer.update(status=int(status.split()[0]), headers=dict(headers))
+    content = b"".join(application(environ, start_response))
+    is_json = answer["headers"]["Content-Type"] == "application/json"
+    return [answer["status"], json.loads(content)["error"]["code"] if is_json else None]
+
+print(json.dumps([call(path, query, charset) for path in ("/api/v1/transactions", "/nothing-here")
+                  for query, charset in (("member=m%C3%A9", "rot13"), ("member=x", "zlib"), ("a=%41", "undefined"),
+                                         ("a=1", "utf-16"))]))
+"""
+
+
+def test_a_charset_python_cannot_decode_text_with_never_crashes_building_the_request():
+    """Django took rot13, zlib, undefined... as the request's encoding and failed decoding the query string
+    while building the request, before any middleware or handler: gunicorn answered its own 500. Through the
+    real WSGI application: the API refuses with 415, other pages read UTF-8."""
+    answers = _closed_port_run(CHARSET_CALLS)
+
+    assert answers == [[415, "unsupported_charset"]] * 4 + [[404, None]] * 4
+
+
+# --- 20. the error shape under DEBUG, and the API's own limits before gunicorn's -------------------------
+
+
+@pytest.fixture
+def debug(settings):
+    settings.DEBUG = True
+
+
+@pytest.mark.parametrize("path", ["/api/v1/nothing-here", "/api/nothing", "/api/v1/members/mem_x/nothing"])
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_an_unknown_api_path_is_404_in_the_error_shape_under_debug(api, debug, method, path):
+    r = api.client.generic(method, path, "{}", content_type="application/json", secure=True)
+
+    assert r.status_code == 404
+    assert r.json() == {
+        "error": {"type": "not_found", "code": "not_found", "message": "No such endpoint.", "param": None}
+    }
+
+
+def test_an_unsupported_method_is_405_in_the_error_shape_under_debug(api, debug):
+    r = api.client.generic("PATCH", "/api/v1/members/mem_x", "{}", content_type="application/json", secure=True)
+
+    assert r.status_code == 405 and error(r)["code"] == "method_not_allowed"
+    assert r.headers["Allow"] == "GET, HEAD, OPTIONS"
+
+
+def test_a_failure_outside_the_api_s_handler_is_500_in_the_error_shape_under_debug(api, member, debug, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("bug before DRF's handler")
+
+    monkeypatch.setattr(api_base.ShopApi, "dispatch", broken)
+    before = db_state()
+
+    r = no_raise(api).post("/api/v1/transactions", purchase(member), content_type="application/json", secure=True)
+
+    assert r.status_code == 500
+    assert r.json() == {
+        "error": {
+            "type": "api_error",
+            "code": "internal_error",
+            "message": "Something went wrong on our side; nothing was written.",
+            "param": None,
+        }
+    }
+    assert db_state() == before
+
+
+def test_a_host_outside_allowed_hosts_is_400_in_the_error_shape(program, debug):
+    r = Client(HTTP_HOST="evil.example").get("/api/v1/transactions", secure=True)
+
+    assert r.status_code == 400
+    assert error(r) == {"type": "invalid_request", "code": "bad_request", "message": "Bad Request.", "param": None}
+
+
+def test_pages_outside_the_api_keep_django_s_html_under_debug(db, debug):
+    r = Client(HTTP_HOST="127.0.0.1").get("/nothing-here", secure=True)
+
+    assert r.status_code == 404 and r.headers["Content-Type"].startswith("text/html")
+
+
+def test_a_url_over_4096_characters_is_414_in_the_error_shape(api):
+    r = api.get("/api/v1/transactions", {"member": "m" * 4096})
+
+    assert r.status_code == 414
+    assert error(r) == {
+        "type": "invalid_request",
+        "code": "uri_too_long",
+        "message": "The URL is longer than 4096 characters.",
+        "param": None,
+    }
+    assert api.get("/api/v1/transactions", {"member": "m" * 4000}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{f"HTTP_X_EXTRA_{i}": "x" for i in range(100)}, {"HTTP_X_LONG": "x" * 8190}],
+    ids=["101-headers", "one-header-over-8190-bytes"],
+)
+def test_headers_over_the_api_s_limits_are_431_in_the_error_shape(api, member, headers):
+    before = db_state()
+
+    r = api.post("/api/v1/transactions", purchase(member), **{k.removeprefix("HTTP_"): v for k, v in headers.items()})
+
+    assert r.status_code == 431 and error(r)["code"] == "headers_too_large"
+    assert db_state() == before
+
+
+def test_gunicorn_s_limits_are_above_the_api_s_so_django_answers_first(monkeypatch):
+    """config/gunicorn.py: a request line holds the method, the URL and the protocol; gunicorn's own answers
+    are HTML, so they must only meet requests beyond what the API refuses in its error shape."""
+    for name in ("GUNICORN_BIND", "WEB_CONCURRENCY", "GUNICORN_TIMEOUT"):
+        monkeypatch.delenv(name, raising=False)
+    conf = runpy.run_path(str(PROJECT / "config" / "gunicorn.py"))
+
+    assert conf["limit_request_line"] >= len("OPTIONS ") + middleware.API_MAX_URL_LENGTH + len(" HTTP/1.1") + 1
+    assert conf["limit_request_line"] <= 8190  # gunicorn's maximum; 0 would mean unlimited
+    assert conf["limit_request_fields"] > middleware.API_MAX_HEADERS
+    assert conf["limit_request_field_size"] > middleware.API_MAX_HEADER_SIZE
+    assert (conf["wsgi_app"], conf["worker_class"], conf["bind"]) == (
+        "config.wsgi:application",
+        "sync",
+        "127.0.0.1:8000",
+    )
+    assert (conf["accesslog"], conf["errorlog"], conf["timeout"]) == ("-", "-", 30)
+    assert "%(U)s" in conf["access_log_format"] and "%(r)s" not in conf["access_log_format"]  # no query strings
+
+
+# --- 26. plain HTTP is refused, never redirected -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_plain_http_to_the_api_is_400_https_required_never_a_redirect(api, member, settings, method):
+    settings.SECURE_SSL_REDIRECT = True
+    before = db_state()
+
+    r = api.client.generic(
+        method, "/api/v1/transactions", json.dumps(purchase(member)), content_type="application/json"
+    )
+
+    assert r.status_code == 400 and "Location" not in r.headers
+    assert error(r) == {
+        "type": "invalid_request",
+        "code": "https_required",
+        "message": "The API is served over HTTPS only; send the request again to https://.",
+        "param": None,
+    }
+    assert db_state() == before
+
+
+def test_https_told_by_the_proxy_header_is_served(api, member, settings):
+    settings.SECURE_SSL_REDIRECT = True
+
+    r = api.client.post(
+        "/api/v1/transactions", purchase(member), content_type="application/json", HTTP_X_FORWARDED_PROTO="https"
+    )
+
+    assert r.status_code == 201
+
+
+def test_plain_http_is_served_when_https_is_not_enforced(api, member, settings):
+    settings.SECURE_SSL_REDIRECT = False
+
+    r = api.client.post("/api/v1/transactions", purchase(member), content_type="application/json")
+
+    assert r.status_code == 201
+
+
+def test_plain_http_outside_the_api_is_still_redirected(db, settings):
+    settings.SECURE_SSL_REDIRECT = True
+
+    r = Client(HTTP_HOST="127.0.0.1").get("/admin/")
+
+    assert r.status_code == 301 and r.headers["Location"] == "https://127.0.0.1/admin/"
+
+
 # --- more client input that used to reach a 500 ------------------------------------------------------------
 
 
@@ -378,3 +605,18 @@ def test_a_date_filter_beyond_the_years_utc_holds_is_400(api, member, name, valu
 
     assert r.status_code == 400
     assert (error(r)["code"], error(r)["param"]) == ("invalid_field", name)
+
+
+@pytest.mark.parametrize("length", ["abc", "-5", "\u00b2"])
+def test_a_content_length_that_is_not_a_number_is_400(api, member, length):
+    r = api.client.generic(
+        "POST",
+        "/api/v1/transactions",
+        json.dumps(purchase(member)),
+        content_type="application/json",
+        secure=True,
+        CONTENT_LENGTH=length,
+    )
+
+    assert r.status_code == 400 and error(r)["code"] == "invalid_content_length"
+    assert not Transaction.objects.exists()
