@@ -1,15 +1,11 @@
 from django.contrib import admin
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest
 from django.urls import include, path
 from django.views import defaults
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config.api_errors import is_api, json_404, json_500
 from config.landing import landing
-
-
-def healthz(request: HttpRequest) -> JsonResponse:
-    return JsonResponse({"status": "ok"})
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None):
@@ -23,7 +19,6 @@ def server_error(request: HttpRequest):
 urlpatterns = [
     path("", landing, name="landing"),
     path("admin/", admin.site.urls),
-    path("healthz", healthz, name="healthz"),
     path("api/v1/", include("loyalty.api.urls")),
     path("api/v1/", include("rewards.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -1,6 +1,11 @@
 """What every shop-facing endpoint shares: bearer API keys, scopes, per-key throttling, a JSON parser
 that never makes floats, cursor pagination, and the `ShopApi` base view."""
 
+from base64 import b64decode
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
+from django.http import JsonResponse
 from django.utils import timezone
 from rest_framework import exceptions, serializers
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
@@ -10,10 +15,13 @@ from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
+from config.api_errors import error_response
 from loyalty.api.parsers import ExactJSONParser
 from loyalty.db import request_transaction
 from loyalty.shops.models import ApiKey
 from loyalty.shops.services import api_key_authenticate
+
+INVALID_CURSOR = "This cursor was not given by this API; start again without it."
 
 
 class ApiKeyAuthentication(BaseAuthentication):
@@ -80,13 +88,27 @@ class Cursor(CursorPagination):
             )
         return int(raw)
 
+    def paginate_queryset(self, queryset, request, view=None):
+        # The field a cursor's position is compared with: the first of the ordering.
+        first = self.get_ordering(request, queryset, view)[0]
+        self.position_field = queryset.model._meta.get_field(first.lstrip("-"))
+        return super().paginate_queryset(queryset, request, view)
+
     def decode_cursor(self, request):
+        """DRF's cursor, refused as 400 `invalid_cursor` when it is not one this API gave: undecodable, or
+        a position its field cannot hold (DRF would filter with it, and the query fail)."""
+        encoded = request.query_params.get(self.cursor_query_param)
         try:
-            return super().decode_cursor(request)
-        except exceptions.NotFound as exc:
+            if encoded is not None:
+                b64decode(encoded.encode("ascii"), validate=True)  # DRF drops what is not base64 and reads on
+            cursor = super().decode_cursor(request)
+            if cursor is not None and cursor.position is not None:
+                self.position_field.clean(cursor.position, None)
+        except (exceptions.NotFound, DjangoValidationError, ValueError) as exc:
             raise serializers.ValidationError(
-                {"cursor": [serializers.ErrorDetail("Invalid cursor.", code="invalid")]}
+                {"cursor": [serializers.ErrorDetail(INVALID_CURSOR, code="invalid_cursor")]}
             ) from exc
+        return cursor
 
     def get_paginated_response(self, data):
         return Response({"results": data, "next": self.get_next_link()})
@@ -121,11 +143,25 @@ class ShopApi(APIView):
 
     def dispatch(self, request, *args, **kwargs):
         """A write request is one transaction: if anything fails after a service wrote, even rendering,
-        the exception handler marks it for rollback and nothing stays written."""
+        the exception handler marks it for rollback and nothing stays written.
+
+        Opening and committing that transaction happen outside DRF's exception handling, so a database
+        that cannot be reached there is answered here: 503, like any other request meeting it."""
         if request.method in {"GET", "HEAD", "OPTIONS"}:
             return super().dispatch(request, *args, **kwargs)
-        with request_transaction():
-            return super().dispatch(request, *args, **kwargs)
+        opened = False
+        try:
+            with request_transaction():
+                opened = True
+                return super().dispatch(request, *args, **kwargs)
+        except (OperationalError, InterfaceError) as exc:
+            status, body, headers = error_response(exc)
+            if opened:  # the COMMIT itself failed: the server may have committed before the connection broke
+                body["error"]["message"] = (
+                    "The database connection broke while committing; the request may or may not have been "
+                    "written. Retry it with the same Idempotency-Key or external_id."
+                )
+            return JsonResponse(body, status=status, headers=headers)
 
     @staticmethod
     def validated(serializer_class: type[serializers.Serializer], request, data=None) -> dict:

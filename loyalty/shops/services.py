@@ -144,6 +144,8 @@ def api_key_authenticate(*, raw_key: str, now: dt.datetime) -> ApiKey | None:
         stale = Q(last_used_at__isnull=True) | Q(last_used_at__lte=now - LAST_USED_RESOLUTION)
         # After the request's transaction commits (at once outside one), so the key's row is never held
         # locked while a request runs: concurrent requests with one key must not queue behind the stamp.
-        transaction.on_commit(lambda: ApiKey.objects.filter(stale, pk=key.pk).update(last_used_at=now))
+        # Robust: a stamp that fails (the database went away after the commit) is logged, and the request
+        # that already committed is not turned into an error.
+        transaction.on_commit(lambda: ApiKey.objects.filter(stale, pk=key.pk).update(last_used_at=now), robust=True)
         key.last_used_at = now
     return key

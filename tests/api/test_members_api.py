@@ -280,7 +280,7 @@ def test_entries_filter_by_kind_and_creation_time(api, grace, now):
         ({"created_after": "yesterday"}, "invalid_field", "created_after"),
         ({"limit": "201"}, "limit_out_of_range", "limit"),
         ({"limit": "0"}, "limit_out_of_range", "limit"),
-        ({"cursor": "not-a-cursor"}, "invalid_field", "cursor"),
+        ({"cursor": "not-a-cursor"}, "invalid_cursor", "cursor"),
     ],
 )
 def test_entries_refuse_bad_query_parameters(api, grace, params, code, param):

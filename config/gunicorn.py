@@ -1,0 +1,29 @@
+"""gunicorn's settings for the web process: `gunicorn -c config/gunicorn.py` (command-line flags win).
+
+Environment: GUNICORN_BIND (default 127.0.0.1:8000), WEB_CONCURRENCY (workers, default 2 per core + 1),
+GUNICORN_TIMEOUT (seconds a request may take before its worker is restarted, default 30).
+
+Request limits: the API refuses a URL over 4096 characters (414), more than 100 headers or a header over
+8190 bytes (431) in its own error shape (config.middleware). gunicorn's limits are set above those, so
+Django answers first; only a request beyond gunicorn's limits below gets gunicorn's own answer, a short
+HTML page (400 "Request Line is too large", 431 header errors), before Django sees it.
+"""
+
+import os
+
+wsgi_app = "config.wsgi:application"
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+worker_class = "sync"
+workers = int(os.environ.get("WEB_CONCURRENCY", str(2 * (os.cpu_count() or 1) + 1)))
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+graceful_timeout = timeout
+
+limit_request_line = 8190  # gunicorn's maximum; the API's own limit is 4096 for path and query
+limit_request_fields = 200  # the API's own: 100
+limit_request_field_size = 16380  # the API's own: 8190
+
+# One line per request on stdout: client, method, path without the query string (it can hold an email or a
+# phone: GET /api/v1/members/lookup), status, bytes, milliseconds, and the response's X-Request-ID.
+accesslog = "-"
+errorlog = "-"
+access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms request_id=%({x-request-id}o)s'
