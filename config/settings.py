@@ -127,6 +127,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024  # API.md: a body over 256 KiB is refus
 
 # --- Cache (throttling counters): per process by default, Redis in production -----------------------
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    # A cache server that does not answer must not hold requests: the rate limit then fails open (ApiKeyThrottle).
+    CACHES["default"].setdefault("OPTIONS", {}).setdefault("socket_connect_timeout", 1.0)
+    CACHES["default"]["OPTIONS"].setdefault("socket_timeout", 1.0)
 
 # --- REST framework ---------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -201,6 +205,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
 if CELERY_BROKER_URL.startswith("filesystem://"):
     for folder in ("queue", "processed", "control"):
         (BROKER_DIR / folder).mkdir(parents=True, exist_ok=True)
+# Queueing a task must not hold a request for long (loyalty/queueing.py logs a send that fails); a worker just
+# tries again. For a Redis broker the same budget applies to its connect.
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=2.0)
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": CELERY_BROKER_CONNECTION_TIMEOUT}
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=None)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 # Beat's schedule; django-celery-beat copies it into the database at start, where staff can change it in
