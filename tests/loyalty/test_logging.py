@@ -37,9 +37,9 @@ def console():
     """What the configured console handler writes, as text."""
     [handler] = [h for h in logging.getLogger().handlers if any(isinstance(f, RequestIdFilter) for f in h.filters)]
     stream = io.StringIO()
-    previous = handler.setStream(stream)
+    previous, handler.stream = handler.stream, stream  # not setStream: it flushes the old one, maybe closed by now
     yield stream
-    handler.setStream(previous)
+    handler.stream = previous
 
 
 def client() -> Client:
