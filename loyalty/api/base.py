@@ -131,8 +131,9 @@ class ApiKeyThrottle(SimpleRateThrottle):
 
     The count is atomic, so parallel requests in any number of processes sharing the cache never get more than N
     through a window. On Redis it is one round trip per request (a Lua script: INCR, and PEXPIRE on the window's
-    first request, so a key's window starts with its first request); on other caches an `add` and an atomic
-    `incr` of a counter per clock window. Retry-After is the time left in the window.
+    first request, so a key's window starts with its first request); on other caches whose `incr` is atomic
+    (locmem within a process, memcached) an `incr` of a counter per clock window, `add`ed by the window's first
+    request. Retry-After is the time left in the window.
 
     If the cache cannot be reached the limit fails open: requests are served, the outage is logged once at ERROR,
     and the cache is asked again only after RATE_LIMIT_RETRY_SECONDS (its recovery is logged at WARNING)."""
@@ -176,13 +177,11 @@ class ApiKeyThrottle(SimpleRateThrottle):
         now = self.timer()
         window = int(now // self.duration)
         key = f"{key}:{window}"
-        for _ in range(2):  # a counter evicted between add and incr is added again
-            cache.add(key, 0, timeout=self.duration + 1)
-            try:
-                return cache.incr(key), (window + 1) * self.duration - now
-            except ValueError:
-                continue
-        raise ValueError(f"the cache keeps no counter {key!r}")
+        try:
+            count = cache.incr(key)
+        except ValueError:  # the window's first request: `add` lets exactly one of several parallel ones start it
+            count = 1 if cache.add(key, 1, timeout=self.duration + 1) else cache.incr(key)
+        return count, (window + 1) * self.duration - now
 
     def wait(self) -> float:
         return math.ceil(self.seconds_left)
