@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from config import logs
 from config.api_errors import error_body, is_api, json_404, json_500
 from config.health import PROBES
 
@@ -120,3 +121,20 @@ def _read_chunked(request: HttpRequest) -> None:
     request._body = body
     request._stream = io.BytesIO(body)
     request.META["CONTENT_LENGTH"] = str(len(body))
+
+
+class RequestIdMiddleware:
+    """Every response carries `X-Request-ID`: the client's own if it sent a sane one (1..128 printable ASCII
+    characters, no spaces), otherwise a new uuid4 hex. Every line logged while the request is served carries it
+    (config.logs.RequestIdFilter); it stays set after the response so that Django's own request log line
+    ("Not Found: ...") has it too, and the next request replaces it. Put it first in MIDDLEWARE."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request.request_id = logs.request_id_from(request.headers.get("X-Request-ID"))
+        logs.request_id.set(request.request_id)
+        response = self.get_response(request)
+        response["X-Request-ID"] = request.request_id
+        return response

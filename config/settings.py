@@ -9,6 +9,7 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -40,6 +41,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.middleware.RequestIdMiddleware",
     "config.middleware.FrontDoorMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "config.middleware.ApiBodyLimitMiddleware",
@@ -128,7 +130,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024  # docs/API.md: a body over 256 KiB is 
 # --- Cache (throttling counters): per process by default, Redis in production -----------------------
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
-    # A cache server that stops answering holds neither requests nor /healthz for long (URL options win).
+    # A cache server that stops answering holds neither requests (the rate limit then fails open, ApiKeyThrottle)
+    # nor /healthz for long (URL options win).
     _cache_timeout = env.float("CACHE_TIMEOUT_SECONDS", default=0.5)
     for _option in ("socket_connect_timeout", "socket_timeout"):
         CACHES["default"].setdefault("OPTIONS", {}).setdefault(_option, _cache_timeout)
@@ -206,6 +209,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
 if CELERY_BROKER_URL.startswith("filesystem://"):
     for folder in ("queue", "processed", "control"):
         (BROKER_DIR / folder).mkdir(parents=True, exist_ok=True)
+# Queueing a task must not hold a request for long (loyalty/queueing.py logs a send that fails); a worker just
+# tries again. For a Redis broker the same budget applies to its connect.
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=2.0)
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": CELERY_BROKER_CONNECTION_TIMEOUT}
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=None)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 # Beat's schedule; beat copies into the database the entries it does not hold yet, where staff can change them
@@ -221,10 +229,29 @@ CELERY_BEAT_SCHEDULE: dict = {
     "renew-subscriptions": {"task": "loyalty.tasks.renew_subscriptions", "schedule": crontab(minute="*/15")},
 }
 
+# --- Logging: one setup for web, worker and beat (config/celery.py hands Celery's logging to this) -------------
+# LOG_LEVEL applies to every logger, Django's and Celery's included; LOG_FORMAT=json writes one JSON object per
+# line. Every line logged while an API request is served carries its X-Request-ID (`-` elsewhere).
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+if LOG_FORMAT not in {"plain", "json"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "filters": {"request_id": {"()": "config.logs.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s"},
+        "json": {"()": "config.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]},
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        # Django's defaults give these their own handlers (and "django" level INFO whatever LOG_LEVEL says);
+        # here they go through the one handler above at LOG_LEVEL.
+        "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
+        "django.server": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
+    },
 }

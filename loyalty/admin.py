@@ -1,4 +1,5 @@
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils import timezone
@@ -154,7 +155,13 @@ class ApiKeyAdmin(admin.ModelAdmin):
         now = timezone.now()
         for key in queryset.filter(revoked_at__isnull=True):
             api_key_revoke(key=key, now=now)
-        self.message_user(request, "Revoked; requests with those keys now get 401.", messages.SUCCESS)
+        # Each process trusts a key it verified for API_KEY_CACHE_SECONDS: staff must know revoking is not instant.
+        self.message_user(
+            request,
+            f"Revoked. Requests with those keys get 401 within {settings.API_KEY_CACHE_SECONDS:g} seconds: each server "
+            "process may keep trusting a key it has already checked for that long (API_KEY_CACHE_SECONDS).",
+            messages.SUCCESS,
+        )
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False

@@ -1,4 +1,4 @@
-"""Celery tasks: each calls one job and returns its summary (README.md, Periodic jobs).
+"""Celery tasks: each calls one job, logs its summary at INFO and returns it (README.md, Periodic jobs).
 
 Tasks are acknowledged late and re-queued if the worker dies; every job is idempotent and works in
 chunks that commit one by one, so a redelivered task finishes the run without doing anything twice.
@@ -7,11 +7,11 @@ chunks that commit one by one, so a redelivered task finishes the run without do
 from celery import shared_task
 from django.utils import timezone
 
-from loyalty.jobs.registry import JOBS
+from loyalty.jobs.registry import job_run
 
 
 def _run(name: str) -> str:
-    return JOBS[name](now=timezone.now()).summary()
+    return job_run(name, now=timezone.now())
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)

@@ -1,8 +1,15 @@
 """What every shop-facing endpoint shares: bearer API keys, scopes, per-key throttling, a JSON parser
 that never makes floats, cursor pagination, and the `ShopApi` base view."""
 
+import logging
+import math
+import threading
+import time
 from base64 import b64decode
 
+from django.core.cache import caches
+from django.core.cache.backends.base import BaseCache
+from django.core.cache.backends.redis import RedisCache
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
@@ -59,15 +66,142 @@ class HasScope(BasePermission):
         return True
 
 
+# How long the rate limit lets requests through without asking the cache again, once the cache has failed.
+RATE_LIMIT_RETRY_SECONDS = 30
+# One atomic step on Redis: count the request and, for the window's first request, start the window (the key's
+# expiry), so no count is lost between parallel requests and no counter is ever left without an expiry.
+# Returns [count, milliseconds left in the window].
+_REDIS_WINDOW_COUNT = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 or redis.call('PTTL', KEYS[1]) < 0 then
+    redis.call('PEXPIRE', KEYS[1], ARGV[1])
+end
+return {count, redis.call('PTTL', KEYS[1])}
+"""
+throttle_logger = logging.getLogger("loyalty.api.throttle")
+
+
+class _CounterOutage:
+    """Per process and cache: since when its counters have been unreachable, and when to ask them again."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.since: float | None = None
+        self.retry_at = 0.0
+
+    def asking(self, now: float) -> bool:
+        return self.since is None or now >= self.retry_at
+
+    def failed(self, exc: Exception, now: float, cache_name: str) -> None:
+        with self.lock:
+            first = self.since is None
+            if first:
+                self.since = now
+            self.retry_at = now + RATE_LIMIT_RETRY_SECONDS
+        if first:
+            throttle_logger.error(
+                "rate limit OFF: the cache %s holding the counters is unreachable (%s: %s); requests go through "
+                "unlimited, the cache is asked again every %d s",
+                cache_name, type(exc).__name__, exc, RATE_LIMIT_RETRY_SECONDS,
+            )  # fmt: skip
+
+    def recovered(self, now: float, cache_name: str) -> None:
+        if self.since is None:
+            return
+        with self.lock:
+            since, self.since = self.since, None
+        if since is not None:
+            throttle_logger.warning("rate limit on again: the cache %s answers after %.0f s", cache_name, now - since)
+
+
+_outages: dict[str, _CounterOutage] = {}
+_outages_lock = threading.Lock()
+
+
+def _outage_of(cache_name: str) -> _CounterOutage:
+    outage = _outages.get(cache_name)
+    if outage is None:
+        with _outages_lock:
+            outage = _outages.setdefault(cache_name, _CounterOutage())
+    return outage
+
+
+def throttle_outages_clear() -> None:
+    """Forget every cache outage this process has seen (tests)."""
+    with _outages_lock:
+        _outages.clear()
+
+
 class ApiKeyThrottle(SimpleRateThrottle):
-    """Requests per API key; the rate is `REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["api_key"]`."""
+    """Requests per API key in fixed windows: at most N per window of the rate's period; the rate is
+    `REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"][scope]` (`api_key`: API_RATE_LIMIT).
+
+    The count is atomic, so parallel requests in any number of processes sharing the cache never get more than N
+    through a window. On Redis it is one round trip per request (a Lua script: INCR, and PEXPIRE on the window's
+    first request, so a key's window starts with its first request); on other caches whose `incr` is atomic
+    (locmem within a process, memcached) an `incr` of a counter per clock window, `add`ed by the window's first
+    request. Retry-After is the time left in the window.
+
+    If the cache cannot be reached the limit fails open: requests are served, the outage is logged once at ERROR,
+    and the cache is asked again only after RATE_LIMIT_RETRY_SECONDS (its recovery is logged at WARNING)."""
 
     scope = "api_key"
+    cache_alias = "default"
+    clock = staticmethod(time.monotonic)  # when to ask a failed cache again
 
     def get_cache_key(self, request, view):
         if not isinstance(request.auth, ApiKey):
             return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
         return self.cache_format % {"scope": self.scope, "ident": request.auth.pk}
+
+    def allow_request(self, request, view) -> bool:
+        if self.rate is None:
+            return True
+        key = self.get_cache_key(request, view)
+        if key is None:
+            return True
+        cache = caches[self.cache_alias]
+        cache_name = f"{self.cache_alias!r} ({type(cache).__name__})"
+        outage = _outage_of(cache_name)
+        now = self.clock()
+        if not outage.asking(now):
+            return True
+        try:
+            count, self.seconds_left = self.count(cache, key)
+        except Exception as exc:  # noqa: BLE001 - whatever the cache raises, the API keeps serving
+            outage.failed(exc, now, cache_name)
+            return True
+        outage.recovered(now, cache_name)
+        return count <= self.num_requests
+
+    def count(self, cache: BaseCache, key: str) -> tuple[int, float]:
+        """(requests in the current window including this one, seconds left in the window)."""
+        if isinstance(cache, RedisCache):
+            key = cache.make_and_validate_key(key)
+            client = cache._cache.get_client(key, write=True)  # Django's own Redis client, shared pool
+            count, ms_left = _redis_window_count(client)(keys=[key], args=[self.duration * 1000], client=client)
+            return int(count), max(int(ms_left), 0) / 1000
+        now = self.timer()
+        window = int(now // self.duration)
+        key = f"{key}:{window}"
+        try:
+            count = cache.incr(key)
+        except ValueError:  # the window's first request: `add` lets exactly one of several parallel ones start it
+            count = 1 if cache.add(key, 1, timeout=self.duration + 1) else cache.incr(key)
+        return count, (window + 1) * self.duration - now
+
+    def wait(self) -> float:
+        return math.ceil(self.seconds_left)
+
+
+_redis_script = None
+
+
+def _redis_window_count(client):
+    global _redis_script  # noqa: PLW0603 - registered once per process, called with each request's client
+    if _redis_script is None:
+        _redis_script = client.register_script(_REDIS_WINDOW_COUNT)
+    return _redis_script
 
 
 class Cursor(CursorPagination):

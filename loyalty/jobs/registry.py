@@ -1,6 +1,7 @@
 """The periodic jobs by their `run_job` names (README.md, Operator commands)."""
 
 import datetime as dt
+import logging
 from collections.abc import Callable
 
 from loyalty.api.idempotency import idempotency_keys_purge
@@ -10,6 +11,8 @@ from loyalty.jobs.pending import activate_pending_points
 from loyalty.jobs.runner import JobRun
 from loyalty.jobs.subscriptions import renew_subscriptions
 from loyalty.jobs.tiers import recalculate_tiers
+
+logger = logging.getLogger("loyalty.jobs")
 
 
 def purge_idempotency_keys(*, now: dt.datetime) -> JobRun:
@@ -31,3 +34,11 @@ JOBS: dict[str, Callable[..., JobRun]] = {
 def job_register(name: str, job: Callable[..., JobRun]) -> None:
     """Later parts of the product (subscriptions, vouchers) add their jobs here."""
     JOBS[name] = job
+
+
+def job_run(name: str, *, now: dt.datetime) -> str:
+    """Run the job `name` as of `now` (its default chunk size) and return its one-line summary, which is also
+    logged at INFO (logger `loyalty.jobs`): how a worker runs a job, so its log says what each run did."""
+    summary = JOBS[name](now=now).summary()
+    logger.info("%s", summary)
+    return summary

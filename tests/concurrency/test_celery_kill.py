@@ -134,17 +134,20 @@ class Workers:
         # The test's own client of the same broker (the project's app is configured for var/ of the project).
         self.client = Celery("kill-test", broker=broker_url, broker_transport_options=transport_options)
 
-    def start(self) -> tuple[subprocess.Popen, Path]:
+    def start(self, *, loglevel: str | None = "INFO", env: dict | None = None) -> tuple[subprocess.Popen, Path]:
+        """A worker (with `--loglevel` unless None) and the variables in `env` set ("" unsets one)."""
         log = self.var / f"worker-{len(self.processes)}.log"
         log.parent.mkdir(parents=True, exist_ok=True)
         output = log.open("w")
+        environment = {name: value for name, value in {**self.env, **(env or {})}.items() if value != ""}
         process = subprocess.Popen(
             [
-                str(CELERY), "-A", "config", "worker", "--pool=solo", "--concurrency=1", "--loglevel=INFO",
+                str(CELERY), "-A", "config", "worker", "--pool=solo", "--concurrency=1",
+                *([f"--loglevel={loglevel}"] if loglevel else []),
                 "--queues", self.queue, "--hostname", f"{self.queue}-{len(self.processes)}@%h",
                 "--without-gossip", "--without-mingle", "--without-heartbeat",
             ],
-            cwd=PROJECT, env=self.env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=PROJECT, env=environment, stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
         output.close()  # the worker has its own copy
         self.processes.append((process, log))

@@ -46,3 +46,16 @@ def test_revoking_is_one_action_and_the_key_stops_working(staff, now):
 def test_keys_cannot_be_deleted(staff):
     key, _ = api_key_create(shop=Shop.objects.create(code="shop-a", name="A"))
     assert staff.get(f"/admin/loyalty/apikey/{key.pk}/delete/", secure=True).status_code == 403
+
+
+def test_the_revoke_message_says_how_long_other_processes_may_still_accept_the_key(staff, settings):
+    settings.API_KEY_CACHE_SECONDS = 7
+    key, _ = api_key_create(shop=Shop.objects.create(code="shop-a", name="A"))
+
+    response = staff.post(
+        "/admin/loyalty/apikey/", {"action": "revoke", "_selected_action": [key.pk]}, secure=True, follow=True
+    )
+
+    [message] = [str(m) for m in response.context["messages"]]
+    assert "within 7 seconds" in message and "API_KEY_CACHE_SECONDS" in message
+    assert ApiKey.objects.get().revoked_at is not None
