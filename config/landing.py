@@ -27,7 +27,7 @@ def landing(request: HttpRequest) -> HttpResponse:
         (reverse("api-docs"), "API docs", "every endpoint, field and error code, interactive"),
         (reverse("schema"), "OpenAPI schema", "the same, machine-readable"),
         (reverse("admin:index"), "Admin", "the program, members, ledger, API keys, periodic tasks"),
-        (reverse("healthz"), "Health", "readiness of this process"),
+        ("/healthz", "Health", "readiness of this node: database and cache"),
     ]
     items = format_html_join("\n", '<li><a href="{}">{}</a>: {}</li>', links)
     return HttpResponse(format_html(PAGE, links=items, api_base="/api/v1/"))
