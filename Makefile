@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 PYTEST_ARGS ?=
-CELERY_WORKER := $(BIN)/celery -A config worker --beat --loglevel=INFO
+CELERY_WORKER := $(BIN)/celery -A config worker --beat
 
 .PHONY: run test lint lock migrate worker clean bench-earn bench-jobs
 
