@@ -8,6 +8,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from loyalty.api.base import ShopApi
+from loyalty.api.fields import AwareDateTimeFilter
 from loyalty.api.idempotency import idempotent
 from loyalty.api.schema import errors, page_of
 from loyalty.ledger.models import LedgerEntry
@@ -194,8 +195,8 @@ class EntryOut(serializers.ModelSerializer):
 
 class EntryFilter(filters.FilterSet):
     kind = filters.ChoiceFilter(choices=LedgerEntry.Kind.choices)
-    created_after = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = AwareDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = AwareDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = LedgerEntry

@@ -280,6 +280,44 @@ def test_a_field_of_the_wrong_type_is_400_invalid_field(api, member, change, par
     assert db_state() == before
 
 
+@pytest.mark.parametrize(
+    ("change", "param"),
+    [
+        ({"total": "\u0661\u0662"}, "total"),  # Arabic-Indic "12": Decimal() would read it as 12.00
+        ({"total": "\uff11\uff12.00"}, "total"),  # fullwidth digits
+        ({"lines": [line("\u0661.00")]}, "lines[0].unit_price"),
+        ({"total": ""}, "total"),
+        ({"total": "-"}, "total"),
+        ({"total": " 12.00"}, "total"),
+        ({"total": "+12.00"}, "total"),
+        ({"total": "1e3"}, "total"),
+        ({"total": "12."}, "total"),
+        ({"occurred_at": "2025-01-31T12:00:00"}, "occurred_at"),  # no UTC offset: refused, not taken as UTC
+        ({"occurred_at": "2025-01-31"}, "occurred_at"),
+    ],
+)
+def test_money_other_than_ascii_digits_and_a_time_without_offset_are_400_invalid_field(api, member, change, param):
+    before = db_state()
+
+    r = api.post("/api/v1/transactions", {**purchase(member, total="12.00"), **change})
+
+    assert r.status_code == 400, r.content
+    assert (error(r)["type"], error(r)["code"], error(r)["param"]) == ("invalid_request", "invalid_field", param)
+    assert db_state() == before
+
+
+def test_a_time_with_any_offset_is_read_as_the_instant_it_names(api, member):
+    moment = timezone.now().replace(microsecond=0) - dt.timedelta(days=1)
+    # +23:59 is a valid ISO 8601 offset that PostgreSQL could not store as given; the API stores the instant
+    local = moment.astimezone(dt.timezone(dt.timedelta(hours=23, minutes=59)))
+
+    r = api.post("/api/v1/transactions", purchase(member, occurred_at=local.isoformat()))
+
+    assert r.status_code == 201, r.content
+    assert r.json()["occurred_at"] == moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+    assert Transaction.objects.get().occurred_at == moment
+
+
 def test_a_body_that_is_not_an_object_is_400(api, member):
     r = api.post("/api/v1/transactions", [purchase(member)])
 
@@ -295,7 +333,9 @@ def test_a_body_that_is_not_an_object_is_400(api, member):
         ({"lines": [line("0.01", quantity=100_001)]}, "quantity_out_of_range", "lines[0].quantity"),
         ({"total": "-0.01"}, "total_out_of_range", "total"),
         ({"total": "10000000.01"}, "total_out_of_range", "total"),
-        ({"total": "1e9"}, "total_out_of_range", "total"),
+        ({"total": "99999999"}, "total_out_of_range", "total"),
+        ({"total": "-0.00"}, "total_out_of_range", "total"),
+        ({"lines": [line("-0.00")]}, "unit_price_out_of_range", "lines[0].unit_price"),
         ({"lines": [line("-0.01")]}, "unit_price_out_of_range", "lines[0].unit_price"),
         ({"lines": [line("10000000.01")]}, "unit_price_out_of_range", "lines[0].unit_price"),
         ({"total": "1.005"}, "too_many_decimals", "total"),
