@@ -11,7 +11,7 @@ from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from loyalty.api.parsers import ExactJSONParser
-from loyalty.db import request_transaction
+from loyalty.db import read_transaction, request_transaction
 from loyalty.shops.models import ApiKey
 from loyalty.shops.services import api_key_authenticate
 
@@ -121,10 +121,10 @@ class ShopApi(APIView):
 
     def dispatch(self, request, *args, **kwargs):
         """A write request is one transaction: if anything fails after a service wrote, even rendering,
-        the exception handler marks it for rollback and nothing stays written."""
-        if request.method in {"GET", "HEAD", "OPTIONS"}:
-            return super().dispatch(request, *args, **kwargs)
-        with request_transaction():
+        the exception handler marks it for rollback and nothing stays written. A read inside a caller's
+        transaction gets a savepoint, so a statement the database refused cannot abort that transaction."""
+        reading = request.method in {"GET", "HEAD", "OPTIONS"}
+        with read_transaction() if reading else request_transaction():
             return super().dispatch(request, *args, **kwargs)
 
     @staticmethod
