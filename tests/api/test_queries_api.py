@@ -1,10 +1,11 @@
 """Statement budgets of the checkout API (Zulip's habit: bound the queries of the stable interface).
 
 Counts are every statement Django sends, SAVEPOINT/RELEASE included (inside a test the request's
-transaction is a savepoint, and so is a read's: in production a read runs in autocommit without one). Each measurement runs after a warm-up request with the same key, so the
-key's `last_used_at` stamp (one UPDATE per minute) and the per-process caches of the program's
-settings, tiers and campaigns (`LOYALTY_SETTINGS_CACHE_SECONDS`) are in their steady state, as they
-are for a checkout sending a stream of purchases.
+transaction is a savepoint, and so is a read's: in production a read runs in autocommit without one).
+Each measurement runs after a warm-up request with the same key, so the key's `last_used_at` stamp (one
+UPDATE per minute) and the per-process caches of the program's settings, tiers and campaigns
+(`LOYALTY_SETTINGS_CACHE_SECONDS`) are in their steady state, as they are for a checkout sending a
+stream of purchases.
 """
 
 import datetime as dt
