@@ -47,6 +47,33 @@ def test_the_ci_reproducer_is_a_4xx_and_the_transaction_stays_usable(api, member
     _still_usable(api, member)
 
 
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    ("url", "status"),
+    [
+        ("/api/v1/members/%25%5C%01%7F/entries", 404),  # %, \, control characters in the id
+        ("/api/v1/members/%ED%A0%80/entries", 404),  # not UTF-8
+        ("/api/v1/members/%00/entries", 404),
+        ("/api/v1/transactions/%25%5C%0A", 404),
+        ("/api/v1/holds/%25%5C%0A", 404),
+        ("/api/v1/members/{member}/entries?limit=9300527957040194", 400),
+        ("/api/v1/members/{member}/entries?limit=-1", 400),
+        ("/api/v1/members/{member}/entries?%C3%92=null&unknown=%5C%25", 200),  # unknown parameters are ignored
+        ("/api/v1/members/{member}/entries?unknown=%00", 400),
+        ("/api/v1/members/{member}/entries?created_after=0001-01-01T00:00:00%2B23:59", 400),  # before year 1 in UTC
+        ("/api/v1/members/{member}/entries?created_before=9999-12-31T23:59:59-23:59", 400),  # after 9999 in UTC
+        ("/api/v1/members/{member}/entries?kind=%00", 400),
+        ("/api/v1/transactions?member=%ED%A0%80&external_id=%5C%25", 200),
+        ("/api/v1/members/lookup?email=%25%5C%01", 404),
+    ],
+)
+def test_odd_ids_and_query_values_are_answered_before_the_database_fails(api, member, url, status):
+    r = api.client.get(url.format(member=member.public_id), secure=True)
+
+    assert r.status_code == status, r.content
+    _still_usable(api, member)
+
+
 @pytest.mark.parametrize("offset", ["+16:00", "+23:59", "-23:59", "+15:59:59.999999", "+15:25"])
 def test_an_offset_postgresql_cannot_hold_is_read_as_the_instant_it_names(api, member, now, offset):
     """+16:00 and beyond made PostgreSQL raise `time zone displacement out of range` inside the transaction."""
