@@ -14,8 +14,8 @@ from rest_framework import serializers
 from loyalty.money import CURRENCY_MINOR_UNITS, money_str
 
 MONEY_MAX = Decimal("10000000.00")  # API.md: an amount outside 0..10,000,000.00 is refused
-# ASCII digits only (Decimal() would read "١٢" as 12), no sign (so no "-0.00"), at most 3 places (the most a
-# currency has); the serializer then checks the places against its currency.
+# ASCII digits only (Decimal() would read "١٢" as 12) and no sign (so no "-0.00"); at most 3 places, the most
+# a currency has (the serializer then checks the places against its currency).
 MONEY_DIGITS = re.compile(r"[0-9]+(?:\.[0-9]+)?")
 MONEY_NEGATIVE = re.compile(r"-[0-9]+(?:\.[0-9]+)?")
 # 0 to 10000000 with up to 3 places, exactly what the server takes: the schema publishes this pattern.
