@@ -140,6 +140,11 @@ def api_exception_handler(exc: Exception, context: dict) -> Response:
     `set_rollback` only acts under ATOMIC_REQUESTS; our write requests open their transaction in ShopApi.)"""
     if in_request_transaction():
         transaction.set_rollback(True)
+    elif isinstance(exc, DataError | IntegrityError) and transaction.get_connection().in_atomic_block:
+        # The refused statement aborted a transaction no boundary of ours rolls back: every later query in
+        # it would fail, so this must not pass for the client's mistake (ShopApi views never get here).
+        logger.error("database error inside a transaction the request does not own: %s", exc)
+        exc = DatabaseError(str(exc))
     status, body, headers = error_response(exc)
     return Response(body, status=status, headers=headers)
 

@@ -189,6 +189,8 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "loyalty.api.schema_hooks.idempotency_headers",
+        "loyalty.api.schema_hooks.pagination_parameters",
+        "loyalty.api.schema_hooks.text_inputs",
     ],
 }
 

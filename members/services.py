@@ -18,6 +18,9 @@ from members.public_ids import public_id_new
 REFERRAL_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L look-alikes
 REFERRAL_LENGTH = 8
 PHONE_RE = re.compile(r"^\+?[1-9][0-9]{5,14}$")
+# What a client may send: those digits with spaces, dashes, dots and brackets between them. The API schema
+# publishes this pattern, so it is exactly what is taken.
+PHONE_INPUT_PATTERN = r"^[ ().-]*(?:\+[ ().-]*)?[1-9](?:[ ().-]*[0-9]){5,14}[ ().-]*$"
 NAME_MAX = 100
 EMAIL_MAX = 254  # RFC 5321's limit on a forward path, and the column's length
 GENERATE_ATTEMPTS = 5
@@ -41,8 +44,10 @@ def email_normalise(raw: object) -> str:
 
 def phone_normalise(raw: str) -> str:
     """Digits with an optional leading +, as E.164 allows; '' when none is given."""
-    phone = re.sub(r"[\s\-().]", "", raw or "")
-    if phone and not PHONE_RE.match(phone):
+    if not raw:
+        return ""
+    phone = re.sub(r"[ ().-]", "", raw)
+    if not re.fullmatch(PHONE_INPUT_PATTERN, raw) or not PHONE_RE.match(phone):
         raise InvalidRequest(
             "A phone number has 6 to 15 digits and may start with +.", code="invalid_phone", param="phone"
         )

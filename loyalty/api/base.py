@@ -24,7 +24,7 @@ from rest_framework.views import APIView
 
 from config.api_errors import error_response
 from loyalty.api.parsers import ExactJSONParser
-from loyalty.db import request_transaction
+from loyalty.db import read_transaction, request_transaction
 from loyalty.shops.models import ApiKey
 from loyalty.shops.services import api_key_authenticate
 
@@ -277,20 +277,20 @@ class ShopApi(APIView):
 
     def dispatch(self, request, *args, **kwargs):
         """A write request is one transaction: if anything fails after a service wrote, even rendering,
-        the exception handler marks it for rollback and nothing stays written.
+        the exception handler marks it for rollback and nothing stays written. A read inside a caller's
+        transaction gets a savepoint, so a statement the database refused cannot abort that transaction.
 
-        Opening and committing that transaction happen outside DRF's exception handling, so a database
+        Opening and committing the transaction happen outside DRF's exception handling, so a database
         that cannot be reached there is answered here: 503, like any other request meeting it."""
-        if request.method in {"GET", "HEAD", "OPTIONS"}:
-            return super().dispatch(request, *args, **kwargs)
+        reading = request.method in {"GET", "HEAD", "OPTIONS"}
         opened = False
         try:
-            with request_transaction():
+            with read_transaction() if reading else request_transaction():
                 opened = True
                 return super().dispatch(request, *args, **kwargs)
         except (OperationalError, InterfaceError) as exc:
             status, body, headers = error_response(exc)
-            if opened:  # the COMMIT itself failed: the server may have committed before the connection broke
+            if opened and not reading:  # the COMMIT failed: the server may have committed before the break
                 body["error"]["message"] = (
                     "The database connection broke while committing; the request may or may not have been "
                     "written. Retry it with the same Idempotency-Key or external_id."

@@ -25,10 +25,17 @@ class HoldOut(serializers.Serializer):
     external_id = serializers.CharField()
     member = serializers.CharField()
     status = serializers.ChoiceField(choices=Hold.Status.values)
-    points = serializers.IntegerField()
-    captured_points = serializers.IntegerField()
-    value = serializers.CharField(help_text="points × point_value, in the program's currency")
+    points = serializers.IntegerField(
+        help_text="what the hold is for: the held points, and once captured the points captured (spent)"
+    )
+    value = serializers.CharField(help_text="`points` × point_value, in the program's currency")
     currency = serializers.CharField()
+    held_points = serializers.IntegerField(help_text="the points the hold took when it was created")
+    captured_points = serializers.IntegerField(help_text="the points spent by the capture; 0 unless captured")
+    released_points = serializers.IntegerField(
+        help_text="the points given back to available: the rest of a partial capture, or all of a voided or "
+        "expired hold; 0 while held"
+    )
     expires_at = serializers.DateTimeField()
     balance = BalanceOut()
 
@@ -36,11 +43,13 @@ class HoldOut(serializers.Serializer):
 def hold_out(hold: Hold) -> dict:
     program = program_get()
     account = getattr(hold, "account", None) or account_of(hold.member)
+    points = hold.captured_points if hold.status == Hold.Status.CAPTURED else hold.points
+    released = 0 if hold.status == Hold.Status.HELD else hold.points - hold.captured_points
     return HoldOut(
         {"id": hold.public_id, "external_id": hold.external_id, "member": hold.member.public_id,
-         "status": hold.status, "points": hold.points, "captured_points": hold.captured_points,
-         "value": money_out(hold.points * program.point_value, program.currency), "currency": program.currency,
-         "expires_at": hold.expires_at, "balance": balance_of(account).as_dict()}
+         "status": hold.status, "points": points, "value": money_out(points * program.point_value, program.currency),
+         "currency": program.currency, "held_points": hold.points, "captured_points": hold.captured_points,
+         "released_points": released, "expires_at": hold.expires_at, "balance": balance_of(account).as_dict()}
     ).data  # fmt: skip
 
 
@@ -98,7 +107,9 @@ class HoldCaptureApi(ShopApi):
         operation_id="holds_capture", request=HoldCaptureIn,
         responses={200: HoldOut, **errors(400, 401, 403, 404, 422, 429)},
         summary="Spend held points", description="`points` (default: all) up to what is held; the rest is released. "
-        "422 `hold_not_active` once the hold is captured, voided or expired.",
+        "The captured hold's `points` and `value` are what was captured; `held_points` is what was held, "
+        "`released_points` what went back to available. 422 `hold_not_active` once the hold is captured, voided "
+        "or expired.",
     )  # fmt: skip
     @idempotent
     def post(self, request, hold_id: str):

@@ -9,6 +9,7 @@ can fix and retry with the same key. Keys are kept for `IDEMPOTENCY_KEY_TTL_HOUR
 
 import datetime as dt
 import functools
+import re
 
 from django.conf import settings
 from django.db import transaction
@@ -21,6 +22,8 @@ from loyalty.idempotency import IdempotencyConflict, request_hash
 from members.errors import DomainError
 
 KEY_MAX = 255
+# Printable ASCII, no space at either end (a proxy could trim it and the key would change): the schema says so too.
+KEY_PATTERN = rf"^[\x21-\x7e](?:[\x20-\x7e]{{0,{KEY_MAX - 2}}}[\x21-\x7e])?$"
 HEADER = "Idempotency-Key"
 
 
@@ -32,10 +35,9 @@ def idempotent(post):
         key = request.headers.get(HEADER)
         if key is None:
             return post(view, request, *args, **kwargs)
-        if not key or len(key) > KEY_MAX or not key.isprintable():
-            raise exceptions.ValidationError(
-                {HEADER: [exceptions.ErrorDetail(f"At most {KEY_MAX} printable characters.", code="invalid")]}
-            )
+        if not re.fullmatch(KEY_PATTERN, key):
+            message = f"1 to {KEY_MAX} printable ASCII characters, no space at either end."
+            raise exceptions.ValidationError({HEADER: [exceptions.ErrorDetail(message, code="invalid")]})
         fingerprint = request_hash({"path": request.path, "body": request.data})
         with transaction.atomic():
             first = IdempotentRequest(

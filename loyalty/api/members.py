@@ -5,11 +5,12 @@ import datetime as dt
 from django.utils import timezone
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.response import Response
 
 from loyalty.api.base import ShopApi
+from loyalty.api.fields import AwareDateTimeFilter
 from loyalty.api.idempotency import idempotent
 from loyalty.api.schema import errors, page_of
 from loyalty.ledger.models import LedgerEntry
@@ -20,6 +21,7 @@ from loyalty.subscriptions.models import LIVE_STATUSES, Subscription
 from loyalty.tiers.services import member_enroll_with_account, tier_held
 from members.models import Member
 from members.selectors import member_get, member_lookup
+from members.services import EMAIL_MAX, PHONE_INPUT_PATTERN
 
 
 class BalanceOut(serializers.Serializer):
@@ -123,13 +125,35 @@ def member_out(member: Member) -> dict:
     ).data
 
 
+@extend_schema_field({"type": "string", "format": "email", "maxLength": EMAIL_MAX})
+class EmailIn(serializers.CharField):
+    """Checked by the enrollment service (400 `invalid_email`); the schema says what it takes."""
+
+
+@extend_schema_field({"type": "string", "maxLength": 32, "pattern": PHONE_INPUT_PATTERN})
+class PhoneIn(serializers.CharField):
+    """6 to 15 digits, maybe after a +, with spaces, dashes, dots or brackets between them (400 `invalid_phone`)."""
+
+
+LOCALE_PATTERN = "^(?:{})(?:[-_][A-Za-z0-9]{{1,8}})?$".format(
+    "|".join("".join(f"[{c.lower()}{c.upper()}]" for c in code) for code in Member.Locale.values)
+)
+
+
+@extend_schema_field({"type": "string", "maxLength": 10, "pattern": LOCALE_PATTERN, "default": "en"})
+class LocaleIn(serializers.CharField):
+    """A language the program speaks, optionally with a region (`de-AT`); 400 `invalid_locale` otherwise."""
+
+
 class MemberEnrollIn(serializers.Serializer):
-    email = serializers.CharField(max_length=320)
+    email = EmailIn(max_length=EMAIL_MAX)
     first_name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     last_name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
-    phone = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
-    birth_date = serializers.DateField(required=False, allow_null=True, default=None)
-    locale = serializers.CharField(max_length=10, required=False, default="en")
+    phone = PhoneIn(max_length=32, required=False, allow_blank=True, default="", trim_whitespace=False)
+    birth_date = serializers.DateField(
+        required=False, allow_null=True, default=None, help_text="1900-01-01 to today (400 `invalid_birth_date`)"
+    )
+    locale = LocaleIn(max_length=10, required=False, default="en", trim_whitespace=False)
     card_number = serializers.CharField(max_length=32, required=False, allow_null=True, default=None)
     referral_code = serializers.CharField(
         max_length=32,
@@ -158,22 +182,62 @@ class MemberEnrollApi(ShopApi):
         return Response(member_out(member), status=201)
 
 
+IDENTIFIER = {"type": "string", "minLength": 1}
+
+
+class MemberLookupIn(serializers.Serializer):
+    card_number = serializers.CharField(max_length=64, required=False)
+    email = serializers.CharField(max_length=320, required=False)
+    phone = serializers.CharField(max_length=64, required=False)
+
+
+LOOKUP_IDENTIFIERS = {
+    "card_number": {"type": "string", "minLength": 1, "maxLength": 64, "description": "spaces and dashes ignored"},
+    "email": {"type": "string", "minLength": 1, "maxLength": 320, "description": "case-insensitive"},
+    "phone": {"type": "string", "minLength": 1, "maxLength": 64, "description": "only digits and + count"},
+}
+LOOKUP_BODY = {
+    "type": "object",
+    "properties": LOOKUP_IDENTIFIERS,
+    # exactly one identifier: with two, two of these match and oneOf fails
+    "oneOf": [{"required": [name]} for name in LOOKUP_IDENTIFIERS],
+    "example": {"email": "grace@example.com"},
+}
+
+
 class MemberLookupApi(ShopApi):
     required_scope = "members:read"
 
     @extend_schema(
         operation_id="members_lookup",
         parameters=[
-            OpenApiParameter("card_number", str, description="exactly one of card_number, email, phone"),
-            OpenApiParameter("email", str),
-            OpenApiParameter("phone", str),
+            OpenApiParameter("card_number", IDENTIFIER, description="exactly one of card_number, email, phone"),
+            OpenApiParameter("email", IDENTIFIER),
+            OpenApiParameter("phone", IDENTIFIER),
         ],
         responses={200: MemberOut, **errors(400, 401, 403, 404, 429)},
-        summary="Find a member by card number, email or phone",
+        summary="Find a member by card number, email or phone (in the URL: less private)",
+        description="Kept for compatibility. The identifier travels in the URL, so proxies and servers write it "
+        "to their access logs: prefer `POST /api/v1/members/lookup`, which takes it in the body. Exactly one "
+        "of card_number, email, phone (400 `invalid_lookup`); nobody has it: 404 `member_not_found`.",
     )
     def get(self, request):
         params = {name: request.query_params.get(name) for name in ("card_number", "email", "phone")}
         return Response(member_out(member_lookup(**params)))
+
+    @extend_schema(
+        operation_id="members_lookup_private",
+        request={"application/json": LOOKUP_BODY},
+        responses={200: MemberOut, **errors(400, 401, 403, 404, 429)},
+        summary="Find a member by card number, email or phone (in the body: private)",
+        description="The private way to look a member up: the identifier travels in the body, so nothing "
+        "personal appears in URLs or access logs. Exactly one of card_number, email, phone (400 "
+        "`invalid_lookup`); nobody has it: 404 `member_not_found`. A read: it writes nothing, needs only "
+        "`members:read`, and an `Idempotency-Key` is accepted and ignored.",
+    )
+    def post(self, request):
+        data = self.validated(MemberLookupIn, request)
+        return Response(member_out(member_lookup(**data)))
 
 
 class MemberDetailApi(ShopApi):
@@ -201,8 +265,8 @@ class EntryOut(serializers.ModelSerializer):
 
 class EntryFilter(filters.FilterSet):
     kind = filters.ChoiceFilter(choices=LedgerEntry.Kind.choices)
-    created_after = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = AwareDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = AwareDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = LedgerEntry

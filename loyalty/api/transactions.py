@@ -7,7 +7,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from loyalty.api.base import ShopApi, shop_object
-from loyalty.api.fields import CurrencyField, MoneyField, money_out, money_places_check
+from loyalty.api.fields import AwareDateTimeField, CurrencyField, MoneyField, money_out, money_places_check
 from loyalty.api.idempotency import idempotent
 from loyalty.api.members import BalanceOut, TierOut, filtered, tier_out
 from loyalty.api.schema import errors, page_of
@@ -36,7 +36,10 @@ class PurchaseIn(serializers.Serializer):
     card_number = serializers.CharField(max_length=32, required=False)
     currency = CurrencyField()
     total = MoneyField()
-    occurred_at = serializers.DateTimeField(required=False, help_text="default now; never in the future")
+    occurred_at = AwareDateTimeField(
+        required=False,
+        help_text="with its UTC offset (one without is 400 `invalid_field`); default now; never in the future",
+    )
     lines = LineIn(many=True, required=False, max_length=LINES_MAX)
 
     def validate(self, attrs: dict) -> dict:

@@ -3,6 +3,7 @@ pagination, throttling, and what a database failure looks like."""
 
 import datetime as dt
 import json
+import re
 from decimal import Decimal
 
 import pytest
@@ -14,7 +15,7 @@ from django.utils import timezone
 
 from loyalty.api import base as api_base
 from loyalty.api import transactions as transactions_api
-from loyalty.api.idempotency import idempotency_keys_purge
+from loyalty.api.idempotency import KEY_PATTERN, idempotency_keys_purge
 from loyalty.api.models import IdempotentRequest
 from loyalty.earning.models import Transaction
 from loyalty.holds.models import Hold
@@ -23,6 +24,7 @@ from loyalty.ledger.services import points_credit
 from loyalty.shops.models import ApiKey, Shop
 from loyalty.shops.services import api_key_revoke
 from members.models import Member
+from members.services import PHONE_INPUT_PATTERN
 from tests.api.conftest import Api, balance, line, purchase
 from tests.api.state import db_state
 
@@ -280,6 +282,44 @@ def test_a_field_of_the_wrong_type_is_400_invalid_field(api, member, change, par
     assert db_state() == before
 
 
+@pytest.mark.parametrize(
+    ("change", "param"),
+    [
+        ({"total": "\u0661\u0662"}, "total"),  # Arabic-Indic "12": Decimal() would read it as 12.00
+        ({"total": "\uff11\uff12.00"}, "total"),  # fullwidth digits
+        ({"lines": [line("\u0661.00")]}, "lines[0].unit_price"),
+        ({"total": ""}, "total"),
+        ({"total": "-"}, "total"),
+        ({"total": " 12.00"}, "total"),
+        ({"total": "+12.00"}, "total"),
+        ({"total": "1e3"}, "total"),
+        ({"total": "12."}, "total"),
+        ({"occurred_at": "2025-01-31T12:00:00"}, "occurred_at"),  # no UTC offset: refused, not taken as UTC
+        ({"occurred_at": "2025-01-31"}, "occurred_at"),
+    ],
+)
+def test_money_other_than_ascii_digits_and_a_time_without_offset_are_400_invalid_field(api, member, change, param):
+    before = db_state()
+
+    r = api.post("/api/v1/transactions", {**purchase(member, total="12.00"), **change})
+
+    assert r.status_code == 400, r.content
+    assert (error(r)["type"], error(r)["code"], error(r)["param"]) == ("invalid_request", "invalid_field", param)
+    assert db_state() == before
+
+
+def test_a_time_with_any_offset_is_read_as_the_instant_it_names(api, member):
+    moment = timezone.now().replace(microsecond=0) - dt.timedelta(days=1)
+    # +23:59 is a valid ISO 8601 offset that PostgreSQL could not store as given; the API stores the instant
+    local = moment.astimezone(dt.timezone(dt.timedelta(hours=23, minutes=59)))
+
+    r = api.post("/api/v1/transactions", purchase(member, occurred_at=local.isoformat()))
+
+    assert r.status_code == 201, r.content
+    assert r.json()["occurred_at"] == moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+    assert Transaction.objects.get().occurred_at == moment
+
+
 def test_a_body_that_is_not_an_object_is_400(api, member):
     r = api.post("/api/v1/transactions", [purchase(member)])
 
@@ -295,7 +335,9 @@ def test_a_body_that_is_not_an_object_is_400(api, member):
         ({"lines": [line("0.01", quantity=100_001)]}, "quantity_out_of_range", "lines[0].quantity"),
         ({"total": "-0.01"}, "total_out_of_range", "total"),
         ({"total": "10000000.01"}, "total_out_of_range", "total"),
-        ({"total": "1e9"}, "total_out_of_range", "total"),
+        ({"total": "99999999"}, "total_out_of_range", "total"),
+        ({"total": "-0.00"}, "total_out_of_range", "total"),
+        ({"lines": [line("-0.00")]}, "unit_price_out_of_range", "lines[0].unit_price"),
         ({"lines": [line("-0.01")]}, "unit_price_out_of_range", "lines[0].unit_price"),
         ({"lines": [line("10000000.01")]}, "unit_price_out_of_range", "lines[0].unit_price"),
         ({"total": "1.005"}, "too_many_decimals", "total"),
@@ -608,8 +650,8 @@ def test_refusals_before_the_view_are_not_stored(api_for, shop, member):
     assert not IdempotentRequest.objects.exists()
 
 
-@pytest.mark.parametrize("key", ["x" * 256, ""])
-def test_an_idempotency_key_must_be_1_to_255_characters(api, member, key):
+@pytest.mark.parametrize("key", ["x" * 256, "", "caf\u00e9-1", "tab\tkey", "\x7f"])
+def test_an_idempotency_key_must_be_1_to_255_printable_ascii_characters(api, member, key):
     r = api.post("/api/v1/transactions", purchase(member), idempotency_key=key)
 
     assert r.status_code == 400
@@ -651,3 +693,50 @@ def test_a_list_has_results_and_next(api, member):
     assert first["next"].startswith("https://127.0.0.1/api/v1/transactions?") and "limit=2" in first["next"]
     assert (len(last["results"]), last["next"]) == (1, None)
     assert Member.objects.count() == 1
+
+
+# --- the served schema says what the server takes (schemathesis' positive and negative checks rely on it) --
+
+
+def _served_schema() -> dict:
+    r = Client(HTTP_HOST="127.0.0.1").get("/api/schema/", {"format": "json"}, secure=True)
+    assert r.status_code == 200
+    return json.loads(r.content)
+
+
+def test_the_schema_bounds_every_idempotency_key_and_limit_as_the_server_does(db):
+    schema = _served_schema()
+    keys = [
+        p["schema"]
+        for item in schema["paths"].values()
+        for p in item.get("post", {}).get("parameters", [])
+        if p["name"] == "Idempotency-Key" and item["post"]["operationId"] != "members_lookup_private"
+    ]
+    limits = [
+        p["schema"] for item in schema["paths"].values() for p in item.get("get", {}).get("parameters", [])
+        if p["name"] == "limit"
+    ]  # fmt: skip
+
+    assert keys and all(k == {"type": "string", "minLength": 1, "maxLength": 255, "pattern": KEY_PATTERN} for k in keys)
+    assert len(limits) == 4
+    assert all(limit == {"type": "integer", "minimum": 1, "maximum": 200, "default": 50} for limit in limits)
+
+
+@pytest.mark.parametrize(
+    ("amount", "valid"),
+    [("12.50", True), ("0", True), ("10000000.00", True), ("", False), ("-", False), ("-1.00", False),
+     ("-0.00", False), ("\u0661\u0662", False), ("1e3", False), ("10000000.01", False), ("1.0001", False)],
+)  # fmt: skip
+def test_the_schemas_money_pattern_takes_what_the_server_takes(api, member, amount, valid):
+    pattern = _served_schema()["components"]["schemas"]["TransactionInRequest"]["properties"]["total"]["pattern"]
+
+    r = api.post("/api/v1/transactions", purchase(member, total=amount))
+
+    assert (re.search(pattern, amount) is not None, r.status_code) == (valid, 201 if valid else 400), r.content
+
+
+def test_the_schema_says_an_enrolled_email_is_an_email_and_a_phone_what_the_server_takes(db):
+    properties = _served_schema()["components"]["schemas"]["MemberEnrollInRequest"]["properties"]
+
+    assert properties["email"]["format"] == "email"
+    assert properties["phone"]["oneOf"][0]["pattern"] == PHONE_INPUT_PATTERN

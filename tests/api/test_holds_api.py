@@ -56,9 +56,11 @@ def test_a_hold_is_201_and_takes_the_points_out_of_available_at_once(api, rich):
         "member": rich.public_id,
         "status": "held",
         "points": 250,
-        "captured_points": 0,
         "value": "2.50",
         "currency": "EUR",
+        "held_points": 250,
+        "captured_points": 0,
+        "released_points": 0,
         "expires_at": iso(stored.expires_at),
         "balance": {"available": 750, "pending": 0, "held": 250},
     }
@@ -141,6 +143,7 @@ def test_capturing_everything_spends_the_held_points(api, rich, held):
 
     assert r.status_code == 200, r.content
     captured = {"status": "captured", "captured_points": 250, "balance": {"available": 750, "pending": 0, "held": 0}}
+    # everything captured: points and value are the held ones, nothing released
     assert r.json() == {**held, **captured}
     assert balance(rich) == (750, 0, 0)
     assert entries(api, rich)[:2] == [("capture", 0, -250, 750), ("hold", -250, 250, 750)]
@@ -151,7 +154,18 @@ def test_a_partial_capture_releases_the_rest(api, rich, held):
     r = api.post(f"/api/v1/holds/{held['id']}/capture", {"points": 100})
 
     assert r.status_code == 200, r.content
-    assert (r.json()["status"], r.json()["points"], r.json()["captured_points"]) == ("captured", 250, 100)
+    # points and value are what was captured (spent), not the 250 held
+    assert r.json() == {
+        **held,
+        "status": "captured",
+        "points": 100,
+        "value": "1.00",
+        "held_points": 250,
+        "captured_points": 100,
+        "released_points": 150,
+        "balance": {"available": 900, "pending": 0, "held": 0},
+    }
+    assert api.get(f"/api/v1/holds/{held['id']}").json() == r.json()
     assert r.json()["balance"] == {"available": 900, "pending": 0, "held": 0}
     assert balance(rich) == (900, 0, 0)
     assert entries(api, rich) == [
@@ -166,7 +180,12 @@ def test_voiding_gives_every_held_point_back(api, rich, held):
     r = api.post(f"/api/v1/holds/{held['id']}/void")
 
     assert r.status_code == 200, r.content
-    assert r.json() == {**held, "status": "voided", "balance": {"available": 1000, "pending": 0, "held": 0}}
+    assert r.json() == {
+        **held,
+        "status": "voided",
+        "released_points": 250,
+        "balance": {"available": 1000, "pending": 0, "held": 0},
+    }
     assert balance(rich) == (1000, 0, 0)
     assert entries(api, rich)[:2] == [("release", 250, -250, 1000), ("hold", -250, 250, 750)]
 

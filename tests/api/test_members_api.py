@@ -183,6 +183,71 @@ def test_lookup_needs_exactly_one_identifier(api, grace, params):
     assert (error(r)["type"], error(r)["code"]) == ("invalid_request", "invalid_lookup")
 
 
+# --- lookup by POST: the identifier in the body, not in URLs or access logs ----------------------------
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"card_number": "7992 7398-713"}, {"email": "GRACE@example.com"}, {"phone": "+49 (170) 123-4567"}],
+    ids=["card_number", "email", "phone"],
+)
+def test_lookup_by_post_finds_the_member_as_the_get_does_and_writes_nothing(api, grace, body):
+    before = db_state()
+
+    r = api.post("/api/v1/members/lookup", body)
+
+    assert r.status_code == 200, r.content
+    assert r.json() == api.get("/api/v1/members/lookup", body).json()
+    assert r.json()["id"] == grace.public_id
+    assert db_state() == before
+
+
+def test_lookup_by_post_keeps_the_identifier_out_of_the_url_and_the_logs(api, grace, caplog):
+    r = api.post("/api/v1/members/lookup", {"email": "nobody@example.com"})
+
+    assert r.status_code == 404
+    assert error(r) == {"type": "not_found", "code": "member_not_found", "message": "No such member.", "param": "email"}
+    assert r.request["PATH_INFO"] == "/api/v1/members/lookup" and not r.request.get("QUERY_STRING")
+    assert "nobody" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{}, {"email": "grace@example.com", "phone": "+491701234567"}, {"name": "Grace"}],
+    ids=["none", "two", "other"],
+)
+def test_lookup_by_post_needs_exactly_one_identifier(api, grace, body):
+    r = api.post("/api/v1/members/lookup", body)
+
+    assert r.status_code == 400
+    assert (error(r)["type"], error(r)["code"]) == ("invalid_request", "invalid_lookup")
+
+
+@pytest.mark.parametrize("body", [{"email": ""}, {"email": None}, {"email": ["grace@example.com"]}, "grace"])
+def test_lookup_by_post_refuses_an_identifier_that_is_not_a_string(api, grace, body):
+    r = api.post("/api/v1/members/lookup", body)
+
+    assert r.status_code == 400
+    assert error(r)["type"] == "invalid_request"
+
+
+def test_lookup_by_post_needs_only_members_read(api_for, shop, grace):
+    reader, writer = api_for(shop, ["members:read"]), api_for(shop, ["members:write"])
+
+    assert reader.post("/api/v1/members/lookup", {"email": "grace@example.com"}).status_code == 200
+    refused = writer.post("/api/v1/members/lookup", {"email": "grace@example.com"})
+    assert (refused.status_code, error(refused)["code"]) == (403, "missing_scope")
+
+
+def test_lookup_by_post_accepts_and_ignores_an_idempotency_key(api, grace):
+    first = api.post("/api/v1/members/lookup", {"email": "grace@example.com"}, idempotency_key="same")
+    other = api.post("/api/v1/members/lookup", {"phone": "+4930000000"}, idempotency_key="same")
+
+    assert (first.status_code, other.status_code) == (200, 404)  # a different body with the key: no 409
+    assert "Idempotent-Replayed" not in first.headers
+    assert not IdempotentRequest.objects.exists()
+
+
 # --- detail ------------------------------------------------------------------------------------------
 
 

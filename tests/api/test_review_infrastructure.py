@@ -269,6 +269,8 @@ def test_the_served_schema_documents_idempotency_on_every_post(api):
     for path, operation in posts:
         names = [p.get("name") for p in operation.get("parameters", [])]
         assert "Idempotency-Key" in names, path
+        if operation["operationId"] == "members_lookup_private":  # a read by POST: the key is accepted, ignored
+            continue
         assert "409" in operation["responses"], path
 
 

@@ -145,7 +145,12 @@ def test_partial_captures_racing_on_one_hold_one_wins_and_the_rest_is_released(p
     assert _error_codes(responses, 422) == {("business_rule", "hold_not_active")}
     captured = next(points for points, r in zip(amounts, responses, strict=True) if r.status_code == 200)
     winner = next(r.json() for r in responses if r.status_code == 200)
-    assert (winner["status"], winner["points"], winner["captured_points"]) == ("captured", 300, captured)
+    assert (winner["status"], winner["points"], winner["held_points"], winner["captured_points"]) == (
+        "captured",
+        captured,
+        300,
+        captured,
+    )
     stored = Hold.objects.get()
     assert (stored.status, stored.captured_points) == (Hold.Status.CAPTURED, captured)
     assert balance(member) == (1000 - captured, 0, 0)
