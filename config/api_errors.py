@@ -18,6 +18,7 @@ logger = logging.getLogger("loyalty.api")
 
 BOUND_CODES = {"max_value", "min_value", "max_length", "min_length", "max_digits", "max_whole_digits"}
 MISSING_CODES = {"required", "null", "blank", "empty"}
+INVALID_CODES = {"invalid", "invalid_choice", "not_a_list", "not_a_dict", "parse_error", "date", "datetime"}
 
 
 def error_body(type_: str, code: str, message: str, param: str | None = None) -> dict:
@@ -51,15 +52,7 @@ def _validation_code(param: str | None, drf_code: str) -> str:
         return f"too_many_{leaf}"
     if drf_code in BOUND_CODES:
         return f"{leaf}_out_of_range"
-    if drf_code in {
-        "invalid",
-        "invalid_choice",
-        "not_a_list",
-        "not_a_dict",
-        "parse_error",
-        "date",
-        "datetime",
-    }:
+    if drf_code in INVALID_CODES:
         return "invalid_field"
     return drf_code  # a code a serializer chose on purpose (total_mismatch, ...)
 

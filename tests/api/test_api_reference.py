@@ -25,7 +25,7 @@ import loyalty.holds.services  # noqa: F401
 import loyalty.idempotency  # noqa: F401
 import loyalty.subscriptions.services  # noqa: F401
 import rewards.errors  # noqa: F401
-from config.api_errors import BOUND_CODES, MISSING_CODES, _validation_code
+from config.api_errors import BOUND_CODES, INVALID_CODES, MISSING_CODES, _validation_code
 from members.errors import DomainError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,20 +39,9 @@ PATH_PARAM = re.compile(r"\{[^}/]+\}")
 DRF_CODES = sorted(
     MISSING_CODES
     | BOUND_CODES
-    | {
-        "max_decimal_places",
-        "invalid",
-        "invalid_choice",
-        "not_a_list",
-        "not_a_dict",
-        "parse_error",
-        "date",
-        "datetime",
-        "null_characters_not_allowed",
-        "surrogate_characters_not_allowed",
-        "max_string_length",
-        "overflow",
-    }
+    | INVALID_CODES
+    | {"max_decimal_places", "null_characters_not_allowed", "surrogate_characters_not_allowed", "max_string_length"}
+    | {"overflow"}  # DRF's DateTimeField, for a time it cannot convert to UTC
 )
 # Where the project's own files may live; everything else under the checkout is tooling or local state.
 NOT_THE_PROJECT = {".git", ".venv", "var", "__pycache__", ".pytest_cache", ".ruff_cache", ".hypothesis"}
