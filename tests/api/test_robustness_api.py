@@ -504,7 +504,7 @@ def test_plain_http_to_the_api_is_400_https_required_never_a_redirect(api, membe
     assert error(r) == {
         "type": "invalid_request",
         "code": "https_required",
-        "message": "The API is served over HTTPS only; send the request again to https://.",
+        "message": "The API is served over HTTPS only: send the request again with https:// instead of http://.",
         "param": None,
     }
     assert db_state() == before
