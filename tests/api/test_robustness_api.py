@@ -396,7 +396,12 @@ def test_an_unknown_api_path_is_404_in_the_error_shape_under_debug(api, debug, m
 
     assert r.status_code == 404
     assert r.json() == {
-        "error": {"type": "not_found", "code": "not_found", "message": "No such endpoint.", "param": None}
+        "error": {
+            "type": "not_found",
+            "code": "not_found",
+            "message": "No such endpoint; the endpoints are listed at /api/docs/.",
+            "param": None,
+        }
     }
 
 
