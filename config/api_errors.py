@@ -147,7 +147,9 @@ def is_api(request: HttpRequest) -> bool:
 
 
 def json_404(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
-    return JsonResponse(error_body("not_found", "not_found", "No such endpoint."), status=404)
+    return JsonResponse(
+        error_body("not_found", "not_found", "No such endpoint; the endpoints are listed at /api/docs/."), status=404
+    )
 
 
 def json_500(request: HttpRequest) -> JsonResponse:

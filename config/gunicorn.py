@@ -6,7 +6,8 @@ GUNICORN_TIMEOUT (seconds a request may take before its worker is restarted, def
 Request limits: the API refuses a URL over 4096 characters (414), more than 100 headers or a header over
 8190 bytes (431) in its own error shape (config.middleware). gunicorn's limits are set above those, so
 Django answers first; only a request beyond gunicorn's limits below gets gunicorn's own answer, a short
-HTML page (400 "Request Line is too large", 431 header errors), before Django sees it.
+HTML page (with the pinned gunicorn: 414 "URI Too Long", 431 "Request Header Fields Too Large"), before
+Django sees it.
 """
 
 import os

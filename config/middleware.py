@@ -47,7 +47,7 @@ class FrontDoorMiddleware:
 
 def _refusal(request: HttpRequest) -> JsonResponse | None:
     if settings.SECURE_SSL_REDIRECT and not request.is_secure():
-        message = "The API is served over HTTPS only; send the request again to https://."
+        message = "The API is served over HTTPS only: send the request again with https:// instead of http://."
         return JsonResponse(error_body("invalid_request", "https_required", message), status=400)
     charset = request.content_params.get("charset")
     if charset is not None and charset.lower() not in UTF8:

@@ -84,6 +84,19 @@ def test_the_readmes_nginx_block_is_the_sample_files():
     assert readme_block("### Proxy", language="nginx") in sample
 
 
+@pytest.mark.parametrize("unit", ["loyalty-web.service", "loyalty-worker.service", "loyalty-beat.service"])
+def test_each_sample_units_command_is_the_readmes(unit):
+    """An operator runs the README's commands by hand first: the unit must start the same thing."""
+    commands = [line.split("#")[0].strip() for line in readme_block("## Running in production").splitlines()]
+    text = (REPO / "docs" / "deploy" / unit).read_text(encoding="utf-8")
+    (exec_start,) = re.findall(r"^ExecStart=(.*)$", text, re.MULTILINE)
+    # The unit runs the checkout's virtualenv by its full path; systemd turns %% into %.
+    command = exec_start.removeprefix("/srv/loyalty/.venv/bin/").replace("%%", "%")
+    assert command in commands, f"{unit} runs {command!r}, which the README's production commands do not"
+    assert re.search(r"^KillMode=mixed$", text, re.MULTILINE)
+    assert re.search(r"^EnvironmentFile=/etc/loyalty/loyalty.env$", text, re.MULTILINE)
+
+
 # --- the project stands alone ------------------------------------------------------------------------
 
 # Strings that only make sense next to the team's specs, which a user of the project does not have.

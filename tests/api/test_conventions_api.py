@@ -162,13 +162,27 @@ def test_every_endpoint_needs_its_scope(api_for, shop, member, method, path, sco
 # --- 404, 405, 415 -----------------------------------------------------------------------------------
 
 
+def test_the_api_base_make_run_prints_says_where_the_endpoints_are(api):
+    """`make run` prints "API base: .../api/v1/"; a newcomer who opens it learns where to go."""
+    r = api.get("/api/v1/")
+
+    assert r.status_code == 404
+    assert r.json()["error"]["code"] == "not_found"
+    assert "/api/docs/" in r.json()["error"]["message"]
+
+
 @pytest.mark.parametrize("method", ["get", "post"])
 def test_an_unknown_endpoint_is_404_in_the_error_shape(api, method):
     r = getattr(api, method)("/api/v1/nothing-here")
 
     assert r.status_code == 404
     assert r.json() == {
-        "error": {"type": "not_found", "code": "not_found", "message": "No such endpoint.", "param": None}
+        "error": {
+            "type": "not_found",
+            "code": "not_found",
+            "message": "No such endpoint; the endpoints are listed at /api/docs/.",
+            "param": None,
+        }
     }
 
 

@@ -396,7 +396,12 @@ def test_an_unknown_api_path_is_404_in_the_error_shape_under_debug(api, debug, m
 
     assert r.status_code == 404
     assert r.json() == {
-        "error": {"type": "not_found", "code": "not_found", "message": "No such endpoint.", "param": None}
+        "error": {
+            "type": "not_found",
+            "code": "not_found",
+            "message": "No such endpoint; the endpoints are listed at /api/docs/.",
+            "param": None,
+        }
     }
 
 
@@ -504,7 +509,7 @@ def test_plain_http_to_the_api_is_400_https_required_never_a_redirect(api, membe
     assert error(r) == {
         "type": "invalid_request",
         "code": "https_required",
-        "message": "The API is served over HTTPS only; send the request again to https://.",
+        "message": "The API is served over HTTPS only: send the request again with https:// instead of http://.",
         "param": None,
     }
     assert db_state() == before
