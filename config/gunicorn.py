@@ -23,8 +23,16 @@ limit_request_line = 8190  # gunicorn's maximum; the API's own limit is 4096 for
 limit_request_fields = 200  # the API's own: 100
 limit_request_field_size = 16380  # the API's own: 8190
 
-# One line per request on stdout: client, method, path without the query string (it can hold an email or a
-# phone: GET /api/v1/members/lookup), status, bytes, milliseconds, and the response's X-Request-ID.
+# One line per request on stdout: peer, method, path without the query string (it can hold an email or a
+# phone: GET /api/v1/members/lookup), status, bytes, milliseconds, the response's X-Request-ID, and the client
+# as the proxy names it (X-Forwarded-For; the peer is the proxy itself).
 accesslog = "-"
 errorlog = "-"
-access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms request_id=%({x-request-id}o)s'
+access_log_format = (
+    '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms request_id=%({x-request-id}o)s forwarded_for=%({x-forwarded-for}i)s'
+)
+
+# gunicorn's control socket defaults to one path per user ($HOME/.gunicorn/gunicorn.ctl), which several
+# gunicorns of one user would take from each other, and a service user may have no writable home. Nothing here
+# uses it (gunicornc); signals (HUP, TERM, TTIN/TTOU) still work.
+control_socket_disable = True
