@@ -66,8 +66,34 @@ class LoadReport:
 # --- reading ----------------------------------------------------------------------------------------
 
 
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _pairs_without_repeats(pairs: list[tuple[str, object]]) -> dict:
+    """A JSON object, refusing a key given twice: the parser would silently keep the last one."""
+    mapping = {}
+    for key, value in pairs:
+        if key in mapping:
+            raise _DuplicateKey(f"the key {key!r} is given twice in one object")
+        mapping[key] = value
+    return mapping
+
+
 class _DecimalSafeLoader(yaml.SafeLoader):
-    """YAML without floats: `0.01` becomes Decimal('0.01'), exactly as written."""
+    """YAML without floats: `0.01` becomes Decimal('0.01'), exactly as written; a key given twice in one
+    mapping is refused (YAML would silently keep the last one)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"the key {key!r} is given twice in one mapping", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 _DecimalSafeLoader.add_constructor(
@@ -91,8 +117,8 @@ def program_file_read(path: Path) -> object:
         except yaml.YAMLError as exc:
             raise ProgramFileError([(name, f"not valid YAML: {exc}")]) from exc
     try:
-        return json.loads(text, parse_float=Decimal)
-    except json.JSONDecodeError as exc:
+        return json.loads(text, parse_float=Decimal, object_pairs_hook=_pairs_without_repeats)
+    except (json.JSONDecodeError, _DuplicateKey) as exc:
         raise ProgramFileError([(name, f"not valid JSON: {exc}")]) from exc
 
 

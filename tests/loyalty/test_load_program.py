@@ -197,6 +197,19 @@ def test_a_malformed_file_is_reported_against_its_name(db, tmp_path):
     assert load_refused(path).startswith(f"{path}: not valid JSON")
 
 
+def test_a_key_given_twice_is_refused_not_silently_resolved_to_the_last(db, tmp_path):
+    """A repeated key is a mistake in the file (say a second `threshold`); the parsers would keep the last one."""
+    json_path = write(tmp_path, '{"program": {"name": "A", "name": "B"}}')
+    refused = load_refused(json_path).strip()
+    assert refused == f"{json_path}: not valid JSON: the key 'name' is given twice in one object"
+
+    yaml_path = tmp_path / "program.yaml"
+    yaml_path.write_text("tiers:\n  - code: silver\n    threshold: -5\n    threshold: 500\n", encoding="utf-8")
+    refused = load_refused(yaml_path)
+    assert refused.startswith(f"{yaml_path}: not valid YAML") and "'threshold' is given twice" in refused
+    assert not Program.objects.exists()
+
+
 def test_the_demo_program_loads(db):
     load(REPO / "demo" / "program.json")
     assert Program.objects.get().name and Shop.objects.filter(code="demo-shop").exists()
