@@ -11,6 +11,23 @@ HTML page (400 "Request Line is too large", 431 header errors), before Django se
 
 import os
 
+from gunicorn.glogging import Logger
+
+
+class AccessLogger(Logger):
+    """gunicorn's logger, with the path escaped in the access line: gunicorn writes PATH_INFO as it decoded it, so
+    a client sending `%0A` in a URL could end the line there and forge the next one (log injection). Control
+    characters, backslashes and non-ASCII become Python escapes (`\\n`, `\\x1b`, `\\xc3`), as in Django's own
+    log lines."""
+
+    def atoms(self, resp, req, environ, request_time):
+        atoms = super().atoms(resp, req, environ, request_time)
+        path = atoms.get("U")
+        if isinstance(path, str):
+            atoms["U"] = path.encode("unicode_escape").decode("ascii")  # gunicorn escapes the quotes itself
+        return atoms
+
+
 wsgi_app = "config.wsgi:application"
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 worker_class = "sync"
@@ -24,6 +41,7 @@ limit_request_field_size = 16380  # the API's own: 8190
 
 # One line per request on stdout: client, method, path without the query string (it can hold an email or a
 # phone: GET /api/v1/members/lookup), status, bytes, milliseconds, and the response's X-Request-ID.
+logger_class = AccessLogger
 accesslog = "-"
 errorlog = "-"
 access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms request_id=%({x-request-id}o)s'
