@@ -12,6 +12,23 @@ Django sees it.
 
 import os
 
+from gunicorn.glogging import Logger
+
+
+class AccessLogger(Logger):
+    """gunicorn's logger, with the path escaped in the access line: gunicorn writes PATH_INFO as it decoded it, so
+    a client sending `%0A` in a URL could end the line there and forge the next one (log injection). Control
+    characters, backslashes and non-ASCII become Python escapes (`\\n`, `\\x1b`, `\\xc3`), as in Django's own
+    log lines."""
+
+    def atoms(self, resp, req, environ, request_time):
+        atoms = super().atoms(resp, req, environ, request_time)
+        path = atoms.get("U")
+        if isinstance(path, str):
+            atoms["U"] = path.encode("unicode_escape").decode("ascii")  # gunicorn escapes the quotes itself
+        return atoms
+
+
 wsgi_app = "config.wsgi:application"
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 worker_class = "sync"
@@ -26,6 +43,7 @@ limit_request_field_size = 16380  # the API's own: 8190
 # One line per request on stdout: peer, method, path without the query string (it can hold an email or a
 # phone: GET /api/v1/members/lookup), status, bytes, milliseconds, the response's X-Request-ID, and the client
 # as the proxy names it (X-Forwarded-For; the peer is the proxy itself).
+logger_class = AccessLogger
 accesslog = "-"
 errorlog = "-"
 access_log_format = (

@@ -16,9 +16,11 @@ from django.http import JsonResponse
 from django.utils import timezone
 from rest_framework import exceptions, serializers
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
@@ -255,6 +257,22 @@ class Cursor(CursorPagination):
         }
 
 
+class _NoFormatOverride:
+    """DRF's settings, except that no query parameter picks the renderer."""
+
+    URL_FORMAT_OVERRIDE = None
+
+    def __getattr__(self, name: str):
+        return getattr(api_settings, name)
+
+
+class JsonOnlyNegotiation(DefaultContentNegotiation):
+    """The API renders JSON only, chosen by `Accept` (406 when it excludes JSON). DRF would also read `?format=`
+    and answer 404 for a format naming no renderer; here `format` is an unknown parameter, ignored like the rest."""
+
+    settings = _NoFormatOverride()
+
+
 class ShopApi(APIView):
     """Base of the shop-facing API: authenticated by API key, scoped, throttled per key."""
 
@@ -262,6 +280,7 @@ class ShopApi(APIView):
     permission_classes = [HasScope]
     throttle_classes = [ApiKeyThrottle]
     parser_classes = [ExactJSONParser]
+    content_negotiation_class = JsonOnlyNegotiation
     required_scope: str | None = None
 
     def initial(self, request, *args, **kwargs) -> None:

@@ -54,6 +54,26 @@ class MoneyField(serializers.DecimalField):
         return super().to_internal_value(data)
 
 
+# A refund's amount: the same, but above 0 (a lookahead refuses every spelling of zero, "0", "0.00", "000.0").
+POSITIVE_MONEY_PATTERN = r"^(?!0*(?:\.0*)?$)" + MONEY_PATTERN[1:]
+POSITIVE_MONEY_SCHEMA = {
+    **MONEY_SCHEMA,
+    "pattern": POSITIVE_MONEY_PATTERN,
+    "description": "A decimal string of ASCII digits with at most the currency's minor units, above 0 to 10000000.",
+}
+
+
+@extend_schema_field(POSITIVE_MONEY_SCHEMA)
+class PositiveMoneyField(MoneyField):
+    """A MoneyField above 0 (400 `<field>_out_of_range` for 0), and a schema that says so."""
+
+    def to_internal_value(self, data):
+        amount = super().to_internal_value(data)
+        if amount <= 0:
+            raise serializers.ValidationError("The amount must be more than 0.", code="min_value")
+        return amount
+
+
 def money_places_check(amounts: dict[str, Decimal], currency: str) -> None:
     """400 `too_many_decimals` when an amount has more decimals than `currency` has minor units."""
     places = CURRENCY_MINOR_UNITS.get(currency)

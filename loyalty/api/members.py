@@ -275,6 +275,14 @@ class EntryFilter(filters.FilterSet):
 
 def filtered(filterset_class, request, queryset):
     filterset = filterset_class(request.query_params, queryset=queryset)
+    for name, values in request.query_params.lists():
+        # django-filter takes an empty value as no filter; for a filter of a type (a choice, a timestamp) the
+        # schema says "" is not a value, so it is refused like any other value that is not one (a text filter's
+        # "" stays "no filter").
+        if "" in values and name in filterset.filters and not isinstance(filterset.filters[name], filters.CharFilter):
+            raise serializers.ValidationError(
+                {name: [serializers.ErrorDetail("Give a value or leave it out.", "invalid")]}
+            )
     if not filterset.is_valid():
         raise serializers.ValidationError(filterset.errors)
     for name, value in filterset.form.cleaned_data.items():

@@ -7,7 +7,14 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from loyalty.api.base import ShopApi, shop_object
-from loyalty.api.fields import AwareDateTimeField, CurrencyField, MoneyField, money_out, money_places_check
+from loyalty.api.fields import (
+    AwareDateTimeField,
+    CurrencyField,
+    MoneyField,
+    PositiveMoneyField,
+    money_out,
+    money_places_check,
+)
 from loyalty.api.idempotency import idempotent
 from loyalty.api.members import BalanceOut, TierOut, filtered, tier_out
 from loyalty.api.schema import errors, page_of
@@ -230,12 +237,7 @@ class TransactionDetailApi(ShopApi):
 
 class RefundIn(serializers.Serializer):
     external_id = serializers.CharField(max_length=128)
-    amount = MoneyField()
-
-    def validate_amount(self, amount):
-        if amount <= 0:
-            raise serializers.ValidationError("A refund is more than 0.", code="min_value")
-        return amount
+    amount = PositiveMoneyField()
 
 
 class RefundOut(serializers.Serializer):

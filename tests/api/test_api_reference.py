@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from django.test import Client
 from drf_spectacular.generators import SchemaGenerator
 
 import loyalty.earning.services  # noqa: F401 (with the imports below: every module that defines a DomainError)
@@ -280,3 +281,12 @@ def test_every_link_inside_the_document_resolves():
     broken = sorted(set(re.findall(r"\]\(#([^)]+)\)", text)) - anchors)
 
     assert broken == []
+
+
+def test_the_code_of_a_host_outside_allowed_hosts_is_in_the_error_tables():
+    """A Host outside ALLOWED_HOSTS is refused by Django before any view; config/middleware.py shapes the answer
+    with a code taken from the status's phrase (`bad_request`), which the error tables did not list."""
+    r = Client(HTTP_HOST="evil.example").get("/api/v1/transactions", secure=True)
+
+    assert r.status_code == 400
+    assert r.json()["error"]["code"] in documented_error_codes()

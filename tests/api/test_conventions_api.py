@@ -754,3 +754,26 @@ def test_the_schema_says_an_enrolled_email_is_an_email_and_a_phone_what_the_serv
 
     assert properties["email"]["format"] == "email"
     assert properties["phone"]["oneOf"][0]["pattern"] == PHONE_INPUT_PATTERN
+
+
+@pytest.mark.parametrize("fmt", ["api", "xml", "json"])
+def test_a_format_query_parameter_is_ignored_like_any_unknown_parameter(api, member, fmt):
+    """DRF reads `?format=` to pick a renderer: `GET /api/v1/members/{id}?format=api` answered 404 `not_found`
+    ("No such object.") for a member that exists, and a POST with it was refused the same way. The API renders
+    JSON only; `format` is not one of its parameters and is ignored like every unknown one."""
+    r = api.get(f"/api/v1/members/{member.public_id}", {"format": fmt})
+
+    assert r.status_code == 200 and r.json()["id"] == member.public_id
+    assert r["Content-Type"] == "application/json"
+
+    created = api.post(f"/api/v1/transactions?format={fmt}", purchase(member, external_id=f"fmt-{fmt}"))
+
+    assert created.status_code == 201 and created.json()["external_id"] == f"fmt-{fmt}"
+
+
+def test_an_accept_header_without_json_is_406_not_acceptable(api, member):
+    """docs/API.md: an `Accept` header that excludes application/json gets 406 `not_acceptable`."""
+    r = api.get(f"/api/v1/members/{member.public_id}", accept="text/html")
+
+    assert r.status_code == 406
+    assert r.json()["error"]["code"] == "not_acceptable" and r.json()["error"]["type"] == "invalid_request"

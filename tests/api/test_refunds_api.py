@@ -1,9 +1,12 @@
 """docs/API.md, Transactions: refunds and the claw-back of their points."""
 
+import json
 import math
+import re
 from fractions import Fraction
 
 import pytest
+from django.test import Client
 
 from loyalty.earning.models import Refund, Transaction
 from loyalty.ledger.models import LedgerEntry
@@ -252,3 +255,24 @@ def test_a_refund_of_an_unknown_transaction_is_404(api, program):
 
     assert r.status_code == 404 and error(r)["code"] == "transaction_not_found"
     assert not Refund.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("amount", "refused"), [("0", True), ("0.00", True), ("000.000", True), ("0.01", False), ("10", False)]
+)
+def test_the_schema_refuses_the_refund_amounts_the_server_refuses(api, member_with_points, amount, refused):
+    """A refund is above 0: the schema's pattern said 0 was fine (schemathesis' positive-data check: `"amount":
+    "0"` answered 400 `amount_out_of_range`), so a client validating against the schema learnt it too late."""
+    txn = api.post("/api/v1/transactions", purchase(member_with_points(0), total="20.00")).json()["id"]
+    schema = json.loads(Client(HTTP_HOST="127.0.0.1").get("/api/schema/", {"format": "json"}, secure=True).content)
+    pattern = schema["components"]["schemas"]["RefundInRequest"]["properties"]["amount"]["pattern"]
+    before = db_state()
+
+    r = refund(api, txn, f"r-{amount}", amount)
+
+    assert (re.search(pattern, amount) is None) is refused
+    if refused:
+        assert r.status_code == 400 and error(r)["code"] == "amount_out_of_range"
+        assert db_state() == before
+    else:
+        assert r.status_code == 201

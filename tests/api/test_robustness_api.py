@@ -8,12 +8,15 @@ import runpy
 import socket
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from django.db import OperationalError, connection
 from django.db.models import QuerySet
 from django.test import Client
+from gunicorn.config import Config
 
 from config import middleware
 from loyalty.api import base as api_base
@@ -491,6 +494,38 @@ def test_gunicorn_s_limits_are_above_the_api_s_so_django_answers_first(monkeypat
     )
     assert (conf["accesslog"], conf["errorlog"], conf["timeout"]) == ("-", "-", 30)
     assert "%(U)s" in conf["access_log_format"] and "%(r)s" not in conf["access_log_format"]  # no query strings
+
+
+def test_a_path_cannot_forge_a_line_in_gunicorn_s_access_log(tmp_path, monkeypatch):
+    """gunicorn writes the path as it decoded it: `GET /api/v1/members/x%0A127.0.0.1 "GET /forged` ended the access
+    line at the newline and wrote a forged line after it. config/gunicorn.py's logger escapes the path."""
+    for name in ("GUNICORN_BIND", "WEB_CONCURRENCY", "GUNICORN_TIMEOUT"):
+        monkeypatch.delenv(name, raising=False)
+    conf = runpy.run_path(str(PROJECT / "config" / "gunicorn.py"))
+    cfg = Config()
+    cfg.set("logger_class", conf.get("logger_class", "gunicorn.glogging.Logger"))
+    cfg.set("access_log_format", conf["access_log_format"])
+    cfg.set("accesslog", str(tmp_path / "access.log"))
+    logger = cfg.logger_class(cfg)
+    path = '/api/v1/members/x\n127.0.0.1 "GET /forged HTTP/1.1" 200 1 1ms\x1b[2J\xc3\xa9'  # as gunicorn decodes it
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "RAW_URI": "/api/v1/members/x%0A...",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "PATH_INFO": path,
+        "QUERY_STRING": "",
+        "REMOTE_ADDR": "127.0.0.1",
+    }
+    resp = SimpleNamespace(status="401 Unauthorized", headers=[("X-Request-ID", "abc")], sent=127)
+    logger.access(resp, SimpleNamespace(headers=[]), environ, timedelta(milliseconds=8))
+    for handler in logger.access_log.handlers:
+        handler.flush()
+
+    lines = (tmp_path / "access.log").read_text(encoding="utf-8").splitlines()
+    assert lines == [
+        '127.0.0.1 "GET /api/v1/members/x\\n127.0.0.1 \\"GET /forged HTTP/1.1\\" 200 1 1ms\\x1b[2J\\xc3\\xa9 HTTP/1.1"'
+        " 401 127 8ms request_id=abc"
+    ]
 
 
 # --- 26. plain HTTP is refused, never redirected -----------------------------------------------------------
