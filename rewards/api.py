@@ -6,7 +6,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from loyalty.api.base import ApiKeyThrottle, Cursor, ShopApi, shop_object
-from loyalty.api.fields import money_out
+from loyalty.api.fields import JsonInput, money_out
 from loyalty.api.idempotency import idempotent
 from loyalty.api.members import BalanceOut
 from loyalty.api.schema import errors, page_of
@@ -89,7 +89,7 @@ class RewardsApi(ShopApi):
         return paginator.get_paginated_response([reward_out(r, currency, eligibility.get(r.pk)) for r in page])
 
 
-class RedemptionIn(serializers.Serializer):
+class RedemptionIn(JsonInput):
     member = serializers.CharField(max_length=32)
     reward = serializers.CharField(max_length=64, help_text="the reward's code")
 
@@ -210,7 +210,7 @@ class VoucherDetailApi(ShopApi):
         return Response(voucher_out(voucher_get(code=code)))
 
 
-class VoucherUseIn(serializers.Serializer):
+class VoucherUseIn(JsonInput):
     external_id = serializers.CharField(max_length=128)
 
 

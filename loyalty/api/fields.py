@@ -149,3 +149,44 @@ class AwareDateTimeFilter(filters.Filter):
     """A query parameter holding a timestamp, read by `aware_datetime_parse`."""
 
     field_class = AwareDateTimeFormField
+
+
+# --- JSON types -------------------------------------------------------------------------------------------
+
+
+def _json_types(field: serializers.Field) -> tuple[tuple[type, ...], str] | None:
+    """The JSON types a field takes and how to name them, or None where the field checks for itself."""
+    if isinstance(field, serializers.BooleanField):
+        return (bool,), "true or false"
+    if isinstance(field, serializers.IntegerField):
+        return (int,), "an integer"
+    if isinstance(field, serializers.DecimalField):
+        # money as a string, or a JSON number (read exactly, never as a float)
+        return (str, int, Decimal), 'a decimal string such as "12.50"'
+    if isinstance(field, serializers.CharField | serializers.ChoiceField | serializers.DateField | AwareDateTimeField):
+        return (str,), "a string"
+    if isinstance(field, serializers.ListField | serializers.ListSerializer):
+        return (list,), "an array"
+    if isinstance(field, serializers.Serializer):
+        return (dict,), "an object"
+    return None
+
+
+class JsonInput(serializers.Serializer):
+    """An input serializer that takes each field in its JSON type only. DRF alone would read `"5"` as the
+    integer 5, `123` as the string "123" and `"yes"` as true; the API documents types and refuses the wrong one
+    with 400 `invalid_field`, so what a client sends means one thing. `null` is left to the field's own rule."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            wrong = {}
+            for name, field in self.fields.items():
+                value, accepted = data.get(name), _json_types(field)
+                if field.read_only or value is None or accepted is None:
+                    continue
+                types, described = accepted
+                if isinstance(value, bool) and bool not in types or not isinstance(value, types):
+                    wrong[name] = [serializers.ErrorDetail(f"Expected {described}.", code="invalid")]
+            if wrong:
+                raise serializers.ValidationError(wrong)
+        return super().to_internal_value(data)

@@ -6,7 +6,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from loyalty.api.base import ShopApi, shop_object
-from loyalty.api.fields import money_out
+from loyalty.api.fields import JsonInput, money_out
 from loyalty.api.idempotency import idempotent
 from loyalty.api.members import BalanceOut
 from loyalty.api.schema import errors
@@ -60,13 +60,13 @@ def own_hold(request, hold_id: str) -> Hold:
     )  # fmt: skip
 
 
-class HoldIn(serializers.Serializer):
+class HoldIn(JsonInput):
     member = serializers.CharField(max_length=32)
     points = serializers.IntegerField(min_value=1, max_value=MAX_POINTS)
     external_id = serializers.CharField(max_length=128)
 
 
-class HoldCaptureIn(serializers.Serializer):
+class HoldCaptureIn(JsonInput):
     points = serializers.IntegerField(min_value=1, max_value=MAX_POINTS, required=False, allow_null=True)
 
 

@@ -10,7 +10,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from loyalty.api.base import ShopApi
-from loyalty.api.fields import AwareDateTimeFilter
+from loyalty.api.fields import AwareDateTimeFilter, JsonInput
 from loyalty.api.idempotency import idempotent
 from loyalty.api.schema import errors, page_of
 from loyalty.ledger.models import LedgerEntry
@@ -145,7 +145,7 @@ class LocaleIn(serializers.CharField):
     """A language the program speaks, optionally with a region (`de-AT`); 400 `invalid_locale` otherwise."""
 
 
-class MemberEnrollIn(serializers.Serializer):
+class MemberEnrollIn(JsonInput):
     email = EmailIn(max_length=EMAIL_MAX)
     first_name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     last_name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
@@ -185,7 +185,7 @@ class MemberEnrollApi(ShopApi):
 IDENTIFIER = {"type": "string", "minLength": 1}
 
 
-class MemberLookupIn(serializers.Serializer):
+class MemberLookupIn(JsonInput):
     card_number = serializers.CharField(max_length=64, required=False)
     email = serializers.CharField(max_length=320, required=False)
     phone = serializers.CharField(max_length=64, required=False)

@@ -6,7 +6,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from loyalty.api.base import Cursor, ShopApi, shop_object
-from loyalty.api.fields import CurrencyField, MoneyField, money_out
+from loyalty.api.fields import CurrencyField, JsonInput, MoneyField, money_out
 from loyalty.api.idempotency import idempotent
 from loyalty.api.schema import errors, page_of
 from loyalty.errors import NotFound
@@ -79,7 +79,7 @@ def own_subscription(request, subscription_id: str) -> Subscription:
     )  # fmt: skip
 
 
-class SubscriptionIn(serializers.Serializer):
+class SubscriptionIn(JsonInput):
     member = serializers.CharField(max_length=32)
     plan = serializers.CharField(max_length=64, help_text="the plan's code")
 
@@ -114,7 +114,7 @@ class SubscriptionDetailApi(ShopApi):
         return Response(subscription_out(own_subscription(request, subscription_id)))
 
 
-class PaymentIn(serializers.Serializer):
+class PaymentIn(JsonInput):
     external_id = serializers.CharField(max_length=128)
     amount = MoneyField()
     currency = CurrencyField()
@@ -165,7 +165,7 @@ class PaymentsApi(ShopApi):
         return Response(body, status=201 if created else 200)
 
 
-class CancelIn(serializers.Serializer):
+class CancelIn(JsonInput):
     at_period_end = serializers.BooleanField(default=True)
 
 

@@ -10,6 +10,7 @@ from loyalty.api.base import ShopApi, shop_object
 from loyalty.api.fields import (
     AwareDateTimeField,
     CurrencyField,
+    JsonInput,
     MoneyField,
     PositiveMoneyField,
     money_out,
@@ -31,14 +32,14 @@ from members.selectors import member_get, member_lookup
 LINES_MAX = 500
 
 
-class LineIn(serializers.Serializer):
+class LineIn(JsonInput):
     sku = serializers.CharField(max_length=64)
     category = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
     quantity = serializers.IntegerField(min_value=1, max_value=100_000)
     unit_price = MoneyField()
 
 
-class PurchaseIn(serializers.Serializer):
+class PurchaseIn(JsonInput):
     member = serializers.CharField(max_length=32, required=False, help_text="member id; or give card_number")
     card_number = serializers.CharField(max_length=32, required=False)
     currency = CurrencyField()
@@ -235,7 +236,7 @@ class TransactionDetailApi(ShopApi):
         return Response(transaction_out(own_transaction(request, transaction_id)))
 
 
-class RefundIn(serializers.Serializer):
+class RefundIn(JsonInput):
     external_id = serializers.CharField(max_length=128)
     amount = PositiveMoneyField()
 

@@ -371,6 +371,34 @@ def test_a_value_out_of_bounds_is_400_naming_the_bound(api, member, change, code
 
 
 @pytest.mark.parametrize(
+    ("path", "body", "param"),
+    [
+        ("/api/v1/holds", {"points": "5", "external_id": "h-1"}, "points"),
+        ("/api/v1/holds", {"points": 5.0, "external_id": "h-1"}, "points"),
+        ("/api/v1/holds", {"points": True, "external_id": "h-1"}, "points"),
+        ("/api/v1/holds", {"points": 5, "external_id": 123}, "external_id"),
+        ("/api/v1/transactions", {"lines": [line("25.00", quantity="1")]}, "lines[0].quantity"),
+        ("/api/v1/transactions", {"total": True}, "total"),
+        ("/api/v1/transactions", {"lines": {"sku": "x"}}, "lines"),
+        ("/api/v1/members", {"email": "typed@example.com", "card_number": 4111111111111111}, "card_number"),
+        ("/api/v1/members", {"email": "typed@example.com", "marketing_consent": "yes"}, "marketing_consent"),
+        ("/api/v1/members", {"email": ["typed@example.com"]}, "email"),
+    ],
+)
+def test_a_field_in_another_json_type_is_400_invalid_field_and_writes_nothing(api, member, path, body, param):
+    """`"5"` for an integer, a number for a string, `"yes"` for a boolean: the documented type or 400."""
+    base = purchase(member) if path == "/api/v1/transactions" else {"member": member.public_id}
+    before = db_state()
+
+    r = api.post(path, {**base, **body} if path != "/api/v1/members" else body)
+
+    assert r.status_code == 400, r.content
+    assert (error(r)["code"], error(r)["param"]) == ("invalid_field", param)
+    assert error(r)["message"].startswith("Expected ")
+    assert db_state() == before
+
+
+@pytest.mark.parametrize(
     ("total", "lines", "points"),
     [
         ("10000000.00", None, 10_000_000),

@@ -524,7 +524,7 @@ def test_a_path_cannot_forge_a_line_in_gunicorn_s_access_log(tmp_path, monkeypat
     lines = (tmp_path / "access.log").read_text(encoding="utf-8").splitlines()
     assert lines == [
         '127.0.0.1 "GET /api/v1/members/x\\n127.0.0.1 \\"GET /forged HTTP/1.1\\" 200 1 1ms\\x1b[2J\\xc3\\xa9 HTTP/1.1"'
-        " 401 127 8ms request_id=abc"
+        " 401 127 8ms request_id=abc forwarded_for=-"
     ]
 
 
