@@ -293,6 +293,8 @@ class ShopApi(APIView):
                 raise serializers.ValidationError(
                     {name: [serializers.ErrorDetail("NUL bytes are not allowed.", "invalid")]}
                 )
+            if len(values) > 1:  # no parameter takes a list; which of several would count is a guess
+                raise serializers.ValidationError({name: [serializers.ErrorDetail(f"Give `{name}` once.", "invalid")]})
 
     def dispatch(self, request, *args, **kwargs):
         """A write request is one transaction: if anything fails after a service wrote, even rendering,

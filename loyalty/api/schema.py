@@ -16,6 +16,8 @@ ERROR_DESCRIPTIONS = {
     422: "`business_rule`: valid, but the program refuses it; `code` says why (`insufficient_points`, "
     "`refund_exceeds_remaining`, `hold_not_active`, `member_inactive`, `backdate_too_old`, "
     "`unsupported_currency`, `invalid_state`, ...).",
+    414: "`uri_too_long`: the URL is longer than 4096 characters.",
+    431: "`headers_too_large`: more than 100 headers, or one over 8190 bytes.",
     429: "`rate_limited`: too many requests for this key; `Retry-After` says when to retry.",
     503: "`unavailable`: the database is down; nothing was written.",
 }
@@ -44,9 +46,17 @@ class ErrorOut(serializers.Serializer):
     error = ErrorDetailOut()
 
 
+# Every endpoint may answer these: a bad request line or headers (`https_required`, a query parameter given twice,
+# `invalid_content_length`), an over-long URL or headers, and a database that is down.
+EVERY_ENDPOINT = (400, 414, 431, 503)
+
+
 def errors(*statuses: int) -> dict[int, OpenApiResponse]:
-    """Schema responses for these error statuses (every endpoint may also answer 503)."""
-    return {status: OpenApiResponse(ErrorOut, description=ERROR_DESCRIPTIONS[status]) for status in (*statuses, 503)}
+    """Schema responses for these error statuses, and for those every endpoint may answer."""
+    return {
+        status: OpenApiResponse(ErrorOut, description=ERROR_DESCRIPTIONS[status])
+        for status in sorted({*statuses, *EVERY_ENDPOINT})
+    }
 
 
 @cache
