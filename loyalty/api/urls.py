@@ -1,6 +1,5 @@
 from django.urls import path
 
-from loyalty.api.holds import HoldCaptureApi, HoldDetailApi, HoldsApi, HoldVoidApi
 from loyalty.api.members import MemberDetailApi, MemberEnrollApi, MemberEntriesApi, MemberLookupApi
 from loyalty.api.subscriptions import (
     PaymentsApi,
@@ -10,6 +9,7 @@ from loyalty.api.subscriptions import (
     SubscriptionsApi,
 )
 from loyalty.api.transactions import RefundsApi, TransactionDetailApi, TransactionPreviewApi, TransactionsApi
+from loyalty.holds.api import HoldCaptureApi, HoldDetailApi, HoldsApi, HoldVoidApi
 
 urlpatterns = [
     path("members", MemberEnrollApi.as_view(), name="members"),

@@ -5,8 +5,8 @@ import logging
 from collections.abc import Callable
 
 from loyalty.api.idempotency import idempotency_keys_purge
+from loyalty.holds.jobs import release_expired_holds
 from loyalty.jobs.expiry import expire_points
-from loyalty.jobs.holds import release_expired_holds
 from loyalty.jobs.pending import activate_pending_points
 from loyalty.jobs.runner import JobRun
 from loyalty.jobs.subscriptions import renew_subscriptions

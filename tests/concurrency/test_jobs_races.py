@@ -20,9 +20,9 @@ from django.db.models import Sum
 from loyalty.earning.models import Transaction
 from loyalty.earning.services import refund_create, transaction_create
 from loyalty.errors import InsufficientPoints
+from loyalty.holds.jobs import release_expired_holds
 from loyalty.holds.services import HoldNotActive, hold_capture, hold_create, hold_void
 from loyalty.jobs.expiry import expire_points
-from loyalty.jobs.holds import release_expired_holds
 from loyalty.jobs.pending import activate_pending_points
 from loyalty.jobs.tiers import recalculate_tiers
 from loyalty.ledger.models import Account, LedgerEntry, LotAllocation, PointLot

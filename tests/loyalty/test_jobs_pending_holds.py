@@ -8,9 +8,9 @@ import pytest
 
 from loyalty.earning.models import Transaction
 from loyalty.earning.services import refund_create, transaction_create
+from loyalty.holds.jobs import release_expired_holds
 from loyalty.holds.models import Hold
 from loyalty.holds.services import HoldNotActive, hold_capture, hold_create, hold_void
-from loyalty.jobs.holds import release_expired_holds
 from loyalty.jobs.pending import activate_pending_points
 from loyalty.ledger.models import Account, LedgerEntry, LotAllocation, PointLot
 from loyalty.ledger.services import points_credit, points_debit
