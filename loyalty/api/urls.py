@@ -1,15 +1,15 @@
 from django.urls import path
 
 from loyalty.api.members import MemberDetailApi, MemberEnrollApi, MemberEntriesApi, MemberLookupApi
-from loyalty.api.subscriptions import (
+from loyalty.api.transactions import RefundsApi, TransactionDetailApi, TransactionPreviewApi, TransactionsApi
+from loyalty.holds.api import HoldCaptureApi, HoldDetailApi, HoldsApi, HoldVoidApi
+from loyalty.subscriptions.api import (
     PaymentsApi,
     PlansApi,
     SubscriptionCancelApi,
     SubscriptionDetailApi,
     SubscriptionsApi,
 )
-from loyalty.api.transactions import RefundsApi, TransactionDetailApi, TransactionPreviewApi, TransactionsApi
-from loyalty.holds.api import HoldCaptureApi, HoldDetailApi, HoldsApi, HoldVoidApi
 
 urlpatterns = [
     path("members", MemberEnrollApi.as_view(), name="members"),

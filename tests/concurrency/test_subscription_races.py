@@ -9,9 +9,9 @@ from collections import Counter
 import pytest
 
 from loyalty.errors import InvalidState
-from loyalty.jobs.subscriptions import renew_subscriptions
 from loyalty.ledger.models import Account
 from loyalty.ledger.verify import ledger_verify
+from loyalty.subscriptions.jobs import renew_subscriptions
 from loyalty.subscriptions.models import Subscription, SubscriptionEvent, SubscriptionPayment
 from tests.api.conftest import balance
 from tests.factories import MemberFactory

@@ -12,9 +12,9 @@ from django.utils import timezone
 
 from loyalty.benefits import plan_benefits_active
 from loyalty.earning.services import transaction_create
-from loyalty.jobs.subscriptions import renew_subscriptions
 from loyalty.ledger.models import Account
 from loyalty.program.loading import program_load
+from loyalty.subscriptions.jobs import renew_subscriptions
 from rewards.errors import SubscriptionRequired
 from rewards.models import Reward
 from rewards.services import reward_redeem

@@ -10,9 +10,9 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from loyalty.jobs.subscriptions import renew_subscriptions
 from loyalty.ledger.models import LedgerEntry
 from loyalty.program.loading import ProgramFileError, program_load
+from loyalty.subscriptions.jobs import renew_subscriptions
 from loyalty.subscriptions.models import Plan, Subscription, SubscriptionPayment
 from members.models import Member
 from tests.api.conftest import balance

@@ -8,8 +8,8 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from loyalty.jobs.subscriptions import renew_subscriptions
 from loyalty.ledger.models import Account
+from loyalty.subscriptions.jobs import renew_subscriptions
 from loyalty.subscriptions.models import Subscription
 from tests.factories import MemberFactory
 from tests.subscriptions.conftest import DAY, GRACE, cancel, fresh, moves, pay, snapshot, subscribe

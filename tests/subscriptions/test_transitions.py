@@ -7,7 +7,7 @@ import itertools
 import pytest
 
 from loyalty.errors import InvalidState
-from loyalty.jobs.subscriptions import renew_subscriptions
+from loyalty.subscriptions.jobs import renew_subscriptions
 from loyalty.subscriptions.models import Plan, Subscription, SubscriptionEvent
 from loyalty.subscriptions.services import TRANSITIONS, _move, transition_allowed
 from tests.factories import MemberFactory
