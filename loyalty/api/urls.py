@@ -1,7 +1,7 @@
 from django.urls import path
 
 from loyalty.api.members import MemberDetailApi, MemberEnrollApi, MemberEntriesApi, MemberLookupApi
-from loyalty.api.transactions import RefundsApi, TransactionDetailApi, TransactionPreviewApi, TransactionsApi
+from loyalty.earning.api import RefundsApi, TransactionDetailApi, TransactionPreviewApi, TransactionsApi
 from loyalty.holds.api import HoldCaptureApi, HoldDetailApi, HoldsApi, HoldVoidApi
 from loyalty.subscriptions.api import (
     PaymentsApi,

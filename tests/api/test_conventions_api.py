@@ -14,9 +14,9 @@ from django.test import Client
 from django.utils import timezone
 
 from loyalty.api import base as api_base
-from loyalty.api import transactions as transactions_api
 from loyalty.api.idempotency import KEY_PATTERN, idempotency_keys_purge
 from loyalty.api.models import IdempotentRequest
+from loyalty.earning import api as transactions_api
 from loyalty.earning.models import Transaction
 from loyalty.holds.models import Hold
 from loyalty.ledger.models import LedgerEntry

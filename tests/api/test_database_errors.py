@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from config.api_errors import api_exception_handler
 from loyalty.api import members as members_api
-from loyalty.api import transactions as transactions_api
+from loyalty.earning import api as transactions_api
 from loyalty.earning.models import Transaction
 from loyalty.ledger.models import LedgerEntry
 from loyalty.ledger.services import points_credit

@@ -18,7 +18,7 @@ from django.db import transaction
 from django.test import override_settings
 
 from loyalty.api import base as api_base
-from loyalty.api import transactions as transactions_api
+from loyalty.earning import api as transactions_api
 from loyalty.earning.models import Transaction
 from loyalty.ledger.models import LedgerEntry
 from loyalty.queueing import task_enqueue

@@ -10,9 +10,9 @@ from django.db import DataError, IntegrityError, connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from loyalty.api import transactions as transactions_api
 from loyalty.api.schema_hooks import IDEMPOTENCY_KEY, REPLAYED, idempotency_headers
 from loyalty.db import in_request_transaction, request_transaction, service_atomic
+from loyalty.earning import api as transactions_api
 from loyalty.earning.models import Transaction
 from loyalty.shops import services as shop_services
 from loyalty.shops.models import ApiKey, Shop
