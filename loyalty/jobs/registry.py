@@ -9,8 +9,8 @@ from loyalty.holds.jobs import release_expired_holds
 from loyalty.jobs.expiry import expire_points
 from loyalty.jobs.pending import activate_pending_points
 from loyalty.jobs.runner import JobRun
-from loyalty.jobs.tiers import recalculate_tiers
 from loyalty.subscriptions.jobs import renew_subscriptions
+from loyalty.tiers.jobs import recalculate_tiers
 
 logger = logging.getLogger("loyalty.jobs")
 

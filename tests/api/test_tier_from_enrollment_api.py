@@ -13,9 +13,9 @@ import pytest
 from django.core.management import call_command
 
 from loyalty.earning.models import Transaction
-from loyalty.jobs.tiers import recalculate_tiers
 from loyalty.ledger.models import Account
 from loyalty.program.loading import program_load
+from loyalty.tiers.jobs import recalculate_tiers
 from loyalty.tiers.models import TierChange
 from members.models import Member
 from tests.api.conftest import purchase

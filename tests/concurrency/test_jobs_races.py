@@ -24,12 +24,12 @@ from loyalty.holds.jobs import release_expired_holds
 from loyalty.holds.services import HoldNotActive, hold_capture, hold_create, hold_void
 from loyalty.jobs.expiry import expire_points
 from loyalty.jobs.pending import activate_pending_points
-from loyalty.jobs.tiers import recalculate_tiers
 from loyalty.ledger.models import Account, LedgerEntry, LotAllocation, PointLot
 from loyalty.ledger.services import points_credit, points_debit
 from loyalty.ledger.verify import ledger_verify
 from loyalty.program.loading import program_load
 from loyalty.shops.models import Shop
+from loyalty.tiers.jobs import recalculate_tiers
 from loyalty.tiers.models import TierChange
 from loyalty.tiers.services import tier_for
 from tests.factories import MemberFactory

@@ -10,11 +10,11 @@ from django.db import connection, transaction
 
 from loyalty.earning.services import refund_create, transaction_create
 from loyalty.jobs import expiry as expiry_job
-from loyalty.jobs import tiers as tiers_job
 from loyalty.ledger.models import Account, LedgerEntry, LotAllocation, PointLot
 from loyalty.ledger.services import points_credit, points_debit
 from loyalty.program.loading import program_load
 from loyalty.shops.models import Shop
+from loyalty.tiers import jobs as tiers_job
 from loyalty.tiers.models import TierChange
 from tests.factories import MemberFactory
 

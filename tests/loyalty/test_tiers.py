@@ -13,12 +13,12 @@ import pytest
 from loyalty.earning.models import Transaction
 from loyalty.earning.rules import Line
 from loyalty.earning.services import refund_create, transaction_create
-from loyalty.jobs.tiers import recalculate_tiers
 from loyalty.ledger.models import Account
 from loyalty.ledger.services import points_credit
 from loyalty.program.loading import program_load
 from loyalty.shops.models import Shop
 from loyalty.shops.services import api_key_create
+from loyalty.tiers.jobs import recalculate_tiers
 from loyalty.tiers.models import TierChange
 from tests.api.conftest import Api
 from tests.factories import MemberFactory

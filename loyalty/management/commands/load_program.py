@@ -3,8 +3,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from loyalty.jobs.tiers import recalculate_tiers
 from loyalty.program.loading import ProgramFileError, program_file_read, program_load
+from loyalty.tiers.jobs import recalculate_tiers
 
 
 class Command(BaseCommand):
