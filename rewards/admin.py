@@ -4,8 +4,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from loyalty.admin import ReadOnlyAdmin
 from loyalty.errors import DomainError
+from loyalty.ledger.admin import ReadOnlyAdmin
 from rewards.models import Redemption, Reward, Voucher
 from rewards.services import redemption_cancel
 

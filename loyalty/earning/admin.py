@@ -1,0 +1,29 @@
+"""Campaigns and transactions in the admin."""
+
+from django.contrib import admin
+
+from loyalty.earning.models import Campaign, Transaction
+from loyalty.ledger.admin import ReadOnlyAdmin
+from loyalty.program.selectors import settings_cache_clear
+
+
+@admin.register(Campaign)
+class CampaignAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "kind", "multiplier", "points", "starts_at", "ends_at", "active"]
+    list_filter = ["kind", "active"]
+    search_fields = ["code", "name"]
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        settings_cache_clear()
+
+
+@admin.register(Transaction)
+class TransactionAdmin(ReadOnlyAdmin):
+    list_display = ["public_id", "shop", "external_id", "member", "total", "currency", "points", "refunded_amount",
+                    "occurred_at"]  # fmt: skip
+    list_filter = ["shop", "points_status"]
+    list_select_related = ["shop", "member"]
+    search_fields = ["=public_id", "=external_id", "=member__card_number"]
+    show_full_result_count = False
+    date_hierarchy = "occurred_at"

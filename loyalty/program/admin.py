@@ -1,0 +1,28 @@
+"""The program's settings in the admin."""
+
+from django.contrib import admin
+
+from loyalty.program.models import Program
+from loyalty.program.selectors import settings_cache_clear
+
+
+@admin.register(Program)
+class ProgramAdmin(admin.ModelAdmin):
+    list_display = ["name", "currency", "points_per_currency_unit", "point_value", "expiry_policy"]
+    fieldsets = [
+        (None, {"fields": ["name", "currency", "points_per_currency_unit", "point_value"]}),
+        ("Earning", {"fields": ["pending_days", "max_backdate_days", "excluded_categories"]}),
+        ("Expiry", {"fields": ["expiry_policy", "expiry_months", "expiry_years"]}),
+        ("Balances", {"fields": ["allow_negative_balance", "hold_ttl_minutes"]}),
+        ("Tiers and subscriptions", {"fields": ["tier_window_days", "subscription_grace_days"]}),
+    ]
+
+    def has_add_permission(self, request) -> bool:
+        return not Program.objects.exists()
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        settings_cache_clear()
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
