@@ -9,9 +9,9 @@ from now. Downgrades happen only in `recalculate_tiers`, once the validity has p
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db import transaction
 from django.db.models import Sum
 
+from loyalty.db import service_atomic
 from loyalty.earning.models import Transaction
 from loyalty.ledger.models import Account
 from loyalty.ledger.services import account_lock, account_save, member_id_of
@@ -93,7 +93,7 @@ def tier_change_record(account: Account, move: TierMove, *, qualifying: int, now
     )  # fmt: skip
 
 
-@transaction.atomic
+@service_atomic
 def account_open(*, member: Member, now: dt.datetime) -> Account:
     """Open the member's account (if it is not open yet) and place it in the highest tier the member
     qualifies for, recorded as a TierChange: for a new member the base tier, held from enrollment on.
@@ -109,7 +109,7 @@ def account_open(*, member: Member, now: dt.datetime) -> Account:
     return account
 
 
-@transaction.atomic
+@service_atomic
 def member_enroll_with_account(**fields) -> Member:
     """Enroll a member (`members.services.member_enroll`: same arguments, same errors, nothing written when
     it raises) and open their account in the base tier in the same transaction."""

@@ -15,6 +15,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from loyalty.ledger.services import points_credit, points_debit
+from loyalty.program.loading import program_load
 from tests.api.conftest import purchase
 
 TRANSACTION_BUDGET = 10
@@ -109,3 +110,18 @@ def test_a_hold_and_its_capture_run_a_constant_number_of_statements(api, member_
         counts.append((len(hold_sqls), len(capture_sqls)))
 
     assert counts[0] == counts[1]
+
+
+# Inside the test's transaction the request's own transaction is a SAVEPOINT and RELEASE too.
+ENROLL_BUDGET = 14
+
+
+def test_an_enrollment_opens_the_account_in_the_base_tier_within_its_budget(api, program):
+    """Enrolling writes the member, the account and its base-tier change in the request's one transaction; the
+    services add no savepoints of their own (only the member INSERT's, which turns a duplicate into 409)."""
+    program_load({"tiers": [{"code": "bronze", "name": "Bronze", "threshold": 0, "multiplier": "1"}]})
+    api.post("/api/v1/members", {"email": "warm@example.com"})  # warms the key and settings caches
+    r, sqls = statements(api.post, "/api/v1/members", {"email": "ada@example.com"})
+
+    assert r.status_code == 201 and r.json()["tier"]["code"] == "bronze", r.content
+    assert len(sqls) <= ENROLL_BUDGET, listing(sqls)
