@@ -183,16 +183,22 @@ class MemberEnrollApi(ShopApi):
 IDENTIFIER = {"type": "string", "minLength": 1}
 
 
+LOOKUP_MAX_LENGTHS = {"card_number": 64, "email": 320, "phone": 64}
+
+
 class MemberLookupIn(JsonInput):
-    card_number = serializers.CharField(max_length=64, required=False)
-    email = serializers.CharField(max_length=320, required=False)
-    phone = serializers.CharField(max_length=64, required=False)
+    card_number = serializers.CharField(max_length=LOOKUP_MAX_LENGTHS["card_number"], required=False)
+    email = serializers.CharField(max_length=LOOKUP_MAX_LENGTHS["email"], required=False)
+    phone = serializers.CharField(max_length=LOOKUP_MAX_LENGTHS["phone"], required=False)
 
 
 LOOKUP_IDENTIFIERS = {
-    "card_number": {"type": "string", "minLength": 1, "maxLength": 64, "description": "spaces and dashes ignored"},
-    "email": {"type": "string", "minLength": 1, "maxLength": 320, "description": "case-insensitive"},
-    "phone": {"type": "string", "minLength": 1, "maxLength": 64, "description": "only digits and + count"},
+    name: {"type": "string", "minLength": 1, "maxLength": LOOKUP_MAX_LENGTHS[name], "description": description}
+    for name, description in [
+        ("card_number", "spaces and dashes ignored"),
+        ("email", "case-insensitive"),
+        ("phone", "only digits and + count"),
+    ]
 }
 LOOKUP_BODY = {
     "type": "object",
