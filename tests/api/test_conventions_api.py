@@ -6,6 +6,7 @@ import json
 import re
 from decimal import Decimal
 
+import jsonschema_rs
 import pytest
 from django.conf import settings
 from django.core.cache import cache
@@ -823,3 +824,14 @@ def test_an_accept_header_without_json_is_406_not_acceptable(api, member):
 
     assert r.status_code == 406
     assert r.json()["error"]["code"] == "not_acceptable" and r.json()["error"]["type"] == "invalid_request"
+
+
+@pytest.mark.parametrize("blank", ["\x1d", "\x85", " \x1c "])
+def test_the_schema_refuses_the_blank_text_the_server_trims_away(api, member, blank):
+    """DRF trims with str.strip(), which also strips \\x1c-\\x1f and \\x85; the schema's not-blank pattern must
+    refuse them too, for a validator with ECMA-262 or Rust regex semantics (schemathesis uses jsonschema-rs)."""
+    line_schema = _served_schema()["components"]["schemas"]["LineInRequest"]["properties"]["sku"]
+    r = api.post("/api/v1/transactions", purchase(member, total="1.00", lines=[{**line("1.00"), "sku": blank}]))
+
+    assert r.status_code == 400 and error(r)["param"] == "lines[0].sku"
+    assert not jsonschema_rs.validator_for(line_schema).is_valid(blank)
