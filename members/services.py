@@ -63,8 +63,13 @@ def card_number_validate(raw: str) -> str:
     return number
 
 
+LOCALE_TAG_RE = re.compile(r"^([A-Za-z]{2,3})(?:[-_][A-Za-z0-9]{1,8})?$")
+
+
 def locale_normalise(raw: str) -> str:
-    locale = (raw or "en").replace("_", "-").split("-")[0].lower()
+    """A language the program speaks, maybe with one region or script subtag (`de-AT`), reduced to the language."""
+    match = LOCALE_TAG_RE.fullmatch(raw or "en")
+    locale = match.group(1).lower() if match else ""
     if locale not in Member.Locale.values:
         raise InvalidRequest(
             f"Locale must be one of {', '.join(Member.Locale.values)}.", code="invalid_locale", param="locale"

@@ -84,6 +84,15 @@ def test_locale_is_reduced_to_the_language(db, now, given, stored):
     assert Member.objects.get(pk=member.pk).locale == stored
 
 
+@pytest.mark.parametrize("given", ["de_9u3n*", "de-", "de-AT-x", "de-toolongtag", "fr", "dé", "de\n"])
+def test_locale_outside_the_published_pattern_is_refused(db, now, given):
+    with pytest.raises(InvalidRequest) as refused:
+        member_enroll(email="ada@example.com", locale=given, now=now)
+
+    assert refused.value.code == "invalid_locale"
+    assert not Member.objects.exists()
+
+
 def test_supplied_card_number_is_stored_without_spaces_and_dashes(db, now):
     member = member_enroll(email="ada@example.com", card_number=" 7992 7398-713 ", now=now)
 
