@@ -1,8 +1,8 @@
 """Model registry of the loyalty app; the models live in its packages by concern."""
 
-from loyalty.api.models import IdempotentRequest
 from loyalty.earning.models import Campaign, Refund, Transaction
 from loyalty.holds.models import Hold
+from loyalty.idempotency.models import IdempotentRequest
 from loyalty.ledger.models import Account, LedgerEntry, LotAllocation, PointLot
 from loyalty.program.models import Program
 from loyalty.shops.models import ApiKey, Shop

@@ -7,18 +7,16 @@ Responses to requests that failed validation (400) or on our side (5xx) are not 
 can fix and retry with the same key. Keys are kept for `IDEMPOTENCY_KEY_TTL_HOURS` (≥ 24 h).
 """
 
-import datetime as dt
 import functools
 import re
 
-from django.conf import settings
 from django.db import transaction
 from rest_framework import exceptions
 from rest_framework.response import Response
 
 from config.api_errors import error_response
-from loyalty.api.models import IdempotentRequest
-from loyalty.idempotency import IdempotencyConflict, request_hash
+from loyalty.idempotency.models import IdempotentRequest
+from loyalty.idempotency.services import IdempotencyConflict, request_hash
 from members.errors import DomainError
 
 KEY_MAX = 255
@@ -66,10 +64,3 @@ def idempotent(post):
             return response
 
     return wrapper
-
-
-def idempotency_keys_purge(*, now: dt.datetime) -> int:
-    """Delete stored responses older than the retention period; returns how many."""
-    cutoff = now - dt.timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
-    deleted, _ = IdempotentRequest.objects.filter(created_at__lt=cutoff).delete()
-    return deleted

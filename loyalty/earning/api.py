@@ -23,7 +23,7 @@ from loyalty.earning.models import Refund, Transaction
 from loyalty.earning.rules import Line
 from loyalty.earning.services import MemberRef, refund_create, transaction_create, transaction_preview
 from loyalty.errors import NotFound
-from loyalty.idempotency import request_hash
+from loyalty.idempotency.services import request_hash
 from loyalty.ledger.selectors import account_of, balance_of
 from members.cards import card_number_normalise
 from members.models import Member

@@ -14,7 +14,7 @@ from loyalty.db import service_atomic
 from loyalty.earning.models import Campaign, Refund, Transaction
 from loyalty.earning.rules import Earning, Line, Multiplier, Purchase, earning_calculate
 from loyalty.errors import BusinessRule, InvalidRequest, MemberInactive, UnsupportedCurrency
-from loyalty.idempotency import (  # request_hash is re-exported for callers of this module
+from loyalty.idempotency.services import (  # request_hash is re-exported for callers of this module
     create_or_replay,
     replay,
     request_hash,  # noqa: F401

@@ -13,7 +13,7 @@ from loyalty.api.schema import errors
 from loyalty.errors import NotFound
 from loyalty.holds.models import Hold
 from loyalty.holds.services import hold_capture, hold_create, hold_void
-from loyalty.idempotency import request_hash
+from loyalty.idempotency.services import request_hash
 from loyalty.ledger.selectors import account_of, balance_of
 from loyalty.ledger.services import MAX_POINTS
 from loyalty.program.selectors import program_get

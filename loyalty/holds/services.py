@@ -6,7 +6,7 @@ from django.db import transaction
 
 from loyalty.errors import BusinessRule, InvalidRequest, MemberInactive
 from loyalty.holds.models import Hold
-from loyalty.idempotency import create_or_replay, replay
+from loyalty.idempotency.services import create_or_replay, replay
 from loyalty.ledger.models import Account
 from loyalty.ledger.services import Cause, account_capture, account_hold, account_lock, account_release
 from loyalty.program.selectors import program_get

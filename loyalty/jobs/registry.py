@@ -4,8 +4,8 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 
-from loyalty.api.idempotency import idempotency_keys_purge
 from loyalty.holds.jobs import release_expired_holds
+from loyalty.idempotency.jobs import purge_idempotency_keys
 from loyalty.jobs.expiry import expire_points
 from loyalty.jobs.pending import activate_pending_points
 from loyalty.jobs.runner import JobRun
@@ -13,12 +13,6 @@ from loyalty.subscriptions.jobs import renew_subscriptions
 from loyalty.tiers.jobs import recalculate_tiers
 
 logger = logging.getLogger("loyalty.jobs")
-
-
-def purge_idempotency_keys(*, now: dt.datetime) -> JobRun:
-    run = JobRun("purge_idempotency_keys")
-    run.add(stored_responses_deleted=idempotency_keys_purge(now=now))
-    return run
 
 
 JOBS: dict[str, Callable[..., JobRun]] = {

@@ -10,7 +10,7 @@ from loyalty.api.fields import CurrencyField, JsonInput, MoneyField, money_out
 from loyalty.api.idempotency import idempotent
 from loyalty.api.schema import errors, page_of
 from loyalty.errors import NotFound
-from loyalty.idempotency import request_hash
+from loyalty.idempotency.services import request_hash
 from loyalty.subscriptions.models import Plan, Subscription, SubscriptionPayment
 from loyalty.subscriptions.services import payment_record, plan_by_code, subscription_cancel, subscription_create
 from members.selectors import member_get

@@ -13,7 +13,7 @@ from django.db import transaction
 
 from loyalty.calendar import months_add
 from loyalty.errors import InvalidRequest, InvalidState, MemberInactive, NotFound, UnsupportedCurrency
-from loyalty.idempotency import create_or_replay, replay
+from loyalty.idempotency.services import create_or_replay, replay
 from loyalty.ledger.models import Account, LedgerEntry
 from loyalty.ledger.services import Cause, account_credit, account_lock, account_save, member_id_of
 from loyalty.program.selectors import program_get

@@ -1,8 +1,8 @@
 """What the database holds, for asserting that a refused call wrote nothing."""
 
-from loyalty.api.models import IdempotentRequest
 from loyalty.earning.models import Refund, Transaction
 from loyalty.holds.models import Hold
+from loyalty.idempotency.models import IdempotentRequest
 from loyalty.ledger.models import Account, LedgerEntry, LotAllocation, PointLot
 from members.models import Member
 

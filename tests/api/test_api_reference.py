@@ -23,7 +23,7 @@ from drf_spectacular.generators import SchemaGenerator
 import loyalty.earning.services  # noqa: F401 (with the imports below: every module that defines a DomainError)
 import loyalty.errors  # noqa: F401
 import loyalty.holds.services  # noqa: F401
-import loyalty.idempotency  # noqa: F401
+import loyalty.idempotency.services  # noqa: F401
 import loyalty.subscriptions.services  # noqa: F401
 import rewards.errors  # noqa: F401
 from config.api_errors import BOUND_CODES, INVALID_CODES, MISSING_CODES, _validation_code

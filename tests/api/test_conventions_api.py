@@ -15,11 +15,12 @@ from django.test import Client
 from django.utils import timezone
 
 from loyalty.api import base as api_base
-from loyalty.api.idempotency import KEY_PATTERN, idempotency_keys_purge
-from loyalty.api.models import IdempotentRequest
+from loyalty.api.idempotency import KEY_PATTERN
 from loyalty.earning import api as transactions_api
 from loyalty.earning.models import Transaction
 from loyalty.holds.models import Hold
+from loyalty.idempotency.jobs import idempotency_keys_purge
+from loyalty.idempotency.models import IdempotentRequest
 from loyalty.ledger.models import LedgerEntry
 from loyalty.ledger.services import points_credit
 from loyalty.shops.models import ApiKey, Shop

@@ -2,8 +2,8 @@ import datetime as dt
 
 from django.test import override_settings
 
-from loyalty.api.idempotency import idempotency_keys_purge
-from loyalty.api.models import IdempotentRequest
+from loyalty.idempotency.jobs import idempotency_keys_purge
+from loyalty.idempotency.models import IdempotentRequest
 from loyalty.tasks import purge_idempotency_keys
 from tests.api.conftest import purchase
 

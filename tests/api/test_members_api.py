@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from loyalty.api.models import IdempotentRequest
+from loyalty.idempotency.models import IdempotentRequest
 from loyalty.ledger.services import points_credit, points_debit
 from members.models import Member
 from members.services import member_enroll

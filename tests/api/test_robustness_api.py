@@ -20,8 +20,8 @@ from gunicorn.config import Config
 
 from config import middleware
 from loyalty.api import base as api_base
-from loyalty.api.models import IdempotentRequest
 from loyalty.earning.models import Transaction
+from loyalty.idempotency.models import IdempotentRequest
 from loyalty.program.loading import program_load
 from loyalty.shops.models import ApiKey
 from loyalty.shops.services import api_keys_cache_clear

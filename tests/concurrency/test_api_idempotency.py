@@ -17,8 +17,8 @@ import pytest
 from django.db.models import Sum
 from django.utils import timezone
 
-from loyalty.api.models import IdempotentRequest
 from loyalty.earning.models import Refund, Transaction
+from loyalty.idempotency.models import IdempotentRequest
 from loyalty.ledger.models import LedgerEntry
 from loyalty.program.loading import program_load
 from loyalty.shops.models import ApiKey, Shop
