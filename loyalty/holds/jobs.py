@@ -10,7 +10,8 @@ from collections import defaultdict
 from django.db.models import BigIntegerField, Case, F, Sum, Value, When
 
 from loyalty.holds.models import Hold
-from loyalty.jobs.runner import JobRun, accounts_update, entries_insert, run_chunks
+from loyalty.jobs.runner import JobRun, run_chunks
+from loyalty.ledger.bulk import accounts_update, entries_insert
 from loyalty.ledger.models import Account, LedgerEntry, LotAllocation, PointLot
 from loyalty.ledger.services import Cause, Draw, entry_build, returns_after_debt
 
@@ -89,4 +90,4 @@ def release_expired_holds(*, now: dt.datetime, chunk_size: int = 1000) -> JobRun
                         ["available", "held"])  # fmt: skip
         run.add(holds_released=len(holds), points_released=sum(hold.points for hold in holds))
 
-    return run_chunks(run, candidates=candidates, work=work, chunk_size=chunk_size)
+    return run_chunks(run, rows=Account.objects, candidates=candidates, work=work, chunk_size=chunk_size)

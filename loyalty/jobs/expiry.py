@@ -12,7 +12,8 @@ from django.db import connection
 from django.db.models import Q
 
 from loyalty.calendar import months_add
-from loyalty.jobs.runner import JobRun, account_ids_after, accounts_update, entries_insert, run_chunks
+from loyalty.jobs.runner import JobRun, run_chunks
+from loyalty.ledger.bulk import account_ids_after, accounts_update, entries_insert
 from loyalty.ledger.models import Account, LedgerEntry, LotAllocation, PointLot
 from loyalty.ledger.services import Cause, entry_build
 from loyalty.program.models import Program
@@ -155,4 +156,4 @@ def expire_points(*, now: dt.datetime, chunk_size: int = 1000) -> JobRun:
         accounts_update([by_id[account_id] for account_id in per_account], ["available"])
         run.add(points_expired=sum(remaining for _, _, remaining in lots), members=len(per_account), lots=len(lots))
 
-    return run_chunks(run, candidates=candidates, work=work, chunk_size=chunk_size)
+    return run_chunks(run, rows=Account.objects, candidates=candidates, work=work, chunk_size=chunk_size)

@@ -10,7 +10,8 @@ from collections import defaultdict
 from django.db.models import BigIntegerField, Case, F, Q, Value, When
 
 from loyalty.earning.models import Transaction
-from loyalty.jobs.runner import JobRun, account_ids_after, accounts_update, entries_insert, run_chunks
+from loyalty.jobs.runner import JobRun, run_chunks
+from loyalty.ledger.bulk import account_ids_after, accounts_update, entries_insert
 from loyalty.ledger.models import Account, LedgerEntry, LotAllocation, PointLot
 from loyalty.ledger.services import Cause, entry_build
 
@@ -79,4 +80,4 @@ def activate_pending_points(*, now: dt.datetime, chunk_size: int = 1000) -> JobR
         accounts_update([by_id[account_id] for account_id in per_account], ["available", "pending"])
         run.add(points_activated=sum(remaining for _, _, remaining, _ in lots), members=len(per_account))
 
-    return run_chunks(run, candidates=candidates, work=work, chunk_size=chunk_size)
+    return run_chunks(run, rows=Account.objects, candidates=candidates, work=work, chunk_size=chunk_size)

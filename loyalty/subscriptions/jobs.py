@@ -13,7 +13,8 @@ import datetime as dt
 
 from django.db.models import Q
 
-from loyalty.jobs.runner import JobRun, accounts_update, run_chunks
+from loyalty.jobs.runner import JobRun, run_chunks
+from loyalty.ledger.bulk import accounts_update
 from loyalty.ledger.models import Account
 from loyalty.program.selectors import program_get
 from loyalty.subscriptions.models import Subscription, SubscriptionEvent
@@ -82,4 +83,4 @@ def renew_subscriptions(*, now: dt.datetime, chunk_size: int = 1000) -> JobRun:
         SubscriptionEvent.objects.bulk_create(events)
         accounts_update(changed_accounts, ["plan", "plan_benefits_until"])
 
-    return run_chunks(run, candidates=candidates, work=work, chunk_size=chunk_size)
+    return run_chunks(run, rows=Account.objects, candidates=candidates, work=work, chunk_size=chunk_size)

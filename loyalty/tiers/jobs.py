@@ -13,7 +13,8 @@ from django.db import connection, transaction
 from django.db.models import Sum
 
 from loyalty.earning.models import Transaction
-from loyalty.jobs.runner import JobRun, accounts_update, run_chunks
+from loyalty.jobs.runner import JobRun, run_chunks
+from loyalty.ledger.bulk import accounts_update
 from loyalty.ledger.models import Account
 from loyalty.program.selectors import program_get
 from loyalty.tiers.models import TierChange
@@ -161,4 +162,4 @@ def recalculate_tiers(*, now: dt.datetime, chunk_size: int = 1000) -> JobRun:
         run.add(accounts_opened=opened)
     if connection.vendor == "postgresql":
         return chunks_in_one_statement()
-    return run_chunks(run, candidates=candidates, work=work, chunk_size=chunk_size)
+    return run_chunks(run, rows=Account.objects, candidates=candidates, work=work, chunk_size=chunk_size)
