@@ -4,11 +4,11 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 
+from loyalty.earning.jobs import activate_pending_points
 from loyalty.holds.jobs import release_expired_holds
 from loyalty.idempotency.jobs import purge_idempotency_keys
-from loyalty.jobs.expiry import expire_points
-from loyalty.jobs.pending import activate_pending_points
 from loyalty.jobs.runner import JobRun
+from loyalty.ledger.jobs import expire_points
 from loyalty.subscriptions.jobs import renew_subscriptions
 from loyalty.tiers.jobs import recalculate_tiers
 

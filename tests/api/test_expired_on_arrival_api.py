@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from loyalty.earning.models import Transaction
 from loyalty.earning.services import refund_create, transaction_create
-from loyalty.jobs.expiry import expire_points
+from loyalty.ledger.jobs import expire_points
 from loyalty.ledger.models import Account, LedgerEntry, PointLot
 from loyalty.ledger.services import points_debit
 from loyalty.ledger.verify import ledger_verify

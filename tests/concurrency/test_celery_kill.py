@@ -30,7 +30,7 @@ from django.db import connection
 from django.db.models import Count, Sum
 from django.utils import timezone
 
-from loyalty.jobs.expiry import expire_points
+from loyalty.ledger.jobs import expire_points
 from loyalty.ledger.models import Account, LedgerEntry, LotAllocation, PointLot
 from loyalty.ledger.verify import ledger_verify
 from loyalty.program.loading import program_load

@@ -17,13 +17,13 @@ from functools import partial
 import pytest
 from django.db.models import Sum
 
+from loyalty.earning.jobs import activate_pending_points
 from loyalty.earning.models import Transaction
 from loyalty.earning.services import refund_create, transaction_create
 from loyalty.errors import InsufficientPoints
 from loyalty.holds.jobs import release_expired_holds
 from loyalty.holds.services import HoldNotActive, hold_capture, hold_create, hold_void
-from loyalty.jobs.expiry import expire_points
-from loyalty.jobs.pending import activate_pending_points
+from loyalty.ledger.jobs import expire_points
 from loyalty.ledger.models import Account, LedgerEntry, LotAllocation, PointLot
 from loyalty.ledger.services import points_credit, points_debit
 from loyalty.ledger.verify import ledger_verify

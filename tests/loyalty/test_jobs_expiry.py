@@ -1,4 +1,4 @@
-"""`expire_points` (loyalty.jobs.expiry) under each expiry policy, with exact balances and lots.
+"""`expire_points` (loyalty.ledger.jobs) under each expiry policy, with exact balances and lots.
 
 Time only moves through the `now` each call is given. Purchases go through `transaction_create`, so the
 lots carry the expiry the program's policy stamps on them; other lots come from `points_credit`.
@@ -11,9 +11,9 @@ from decimal import Decimal
 import pytest
 from django.test import override_settings
 
+from loyalty.earning.jobs import activate_pending_points
 from loyalty.earning.services import transaction_create
-from loyalty.jobs.expiry import expire_points
-from loyalty.jobs.pending import activate_pending_points
+from loyalty.ledger.jobs import expire_points
 from loyalty.ledger.models import Account, LedgerEntry, LotAllocation, PointLot
 from loyalty.ledger.selectors import next_expiry_of
 from loyalty.ledger.services import debit_cancel, points_credit, points_debit

@@ -9,7 +9,7 @@ import pytest
 from django.db import connection, transaction
 
 from loyalty.earning.services import refund_create, transaction_create
-from loyalty.jobs import expiry as expiry_job
+from loyalty.ledger import jobs as expiry_job
 from loyalty.ledger.models import Account, LedgerEntry, LotAllocation, PointLot
 from loyalty.ledger.services import points_credit, points_debit
 from loyalty.program.loading import program_load
