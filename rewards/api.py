@@ -8,8 +8,8 @@ from rest_framework.response import Response
 from loyalty.api.base import ApiKeyThrottle, Cursor, ShopApi, shop_object
 from loyalty.api.fields import JsonInput, money_out
 from loyalty.api.idempotency import idempotent
-from loyalty.api.members import BalanceOut
 from loyalty.api.schema import errors, page_of
+from loyalty.ledger.api import BalanceOut
 from loyalty.ledger.selectors import account_of, balance_of
 from loyalty.program.selectors import program_get
 from loyalty.tiers.services import tier_by_id

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
 from django.utils import timezone
+from django_filters import rest_framework as filters
 from rest_framework import exceptions, serializers
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.negotiation import DefaultContentNegotiation
@@ -336,3 +337,18 @@ def shop_object(queryset, request, public_id: str, missing: Exception):
     if found is None:
         raise missing
     return found
+
+
+def filtered(filterset_class, request, queryset):
+    filterset = filterset_class(request.query_params, queryset=queryset)
+    for name, values in request.query_params.lists():
+        # django-filter takes an empty value as no filter; for a filter of a type (a choice, a timestamp) the
+        # schema says "" is not a value, so it is refused like any other value that is not one (a text filter's
+        # "" stays "no filter").
+        if "" in values and name in filterset.filters and not isinstance(filterset.filters[name], filters.CharFilter):
+            raise serializers.ValidationError(
+                {name: [serializers.ErrorDetail("Give a value or leave it out.", "invalid")]}
+            )
+    if not filterset.is_valid():
+        raise serializers.ValidationError(filterset.errors)
+    return filterset.qs

@@ -1,8 +1,8 @@
 from django.urls import path
 
-from loyalty.api.members import MemberDetailApi, MemberEnrollApi, MemberEntriesApi, MemberLookupApi
 from loyalty.earning.api import RefundsApi, TransactionDetailApi, TransactionPreviewApi, TransactionsApi
 from loyalty.holds.api import HoldCaptureApi, HoldDetailApi, HoldsApi, HoldVoidApi
+from loyalty.membership.api import MemberDetailApi, MemberEnrollApi, MemberEntriesApi, MemberLookupApi
 from loyalty.subscriptions.api import (
     PaymentsApi,
     PlansApi,

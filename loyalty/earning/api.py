@@ -6,7 +6,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from loyalty.api.base import ShopApi, shop_object
+from loyalty.api.base import ShopApi, filtered, shop_object
 from loyalty.api.fields import (
     AwareDateTimeField,
     CurrencyField,
@@ -17,14 +17,15 @@ from loyalty.api.fields import (
     money_places_check,
 )
 from loyalty.api.idempotency import idempotent
-from loyalty.api.members import BalanceOut, TierOut, filtered, tier_out
 from loyalty.api.schema import errors, page_of
 from loyalty.earning.models import Refund, Transaction
 from loyalty.earning.rules import Line
 from loyalty.earning.services import MemberRef, refund_create, transaction_create, transaction_preview
 from loyalty.errors import NotFound
 from loyalty.idempotency.services import request_hash
+from loyalty.ledger.api import BalanceOut
 from loyalty.ledger.selectors import account_of, balance_of
+from loyalty.tiers.api import TierOut, tier_out
 from members.cards import card_number_normalise
 from members.models import Member
 from members.selectors import member_get, member_lookup

@@ -8,12 +8,12 @@ from rest_framework.response import Response
 from loyalty.api.base import ShopApi, shop_object
 from loyalty.api.fields import JsonInput, money_out
 from loyalty.api.idempotency import idempotent
-from loyalty.api.members import BalanceOut
 from loyalty.api.schema import errors
 from loyalty.errors import NotFound
 from loyalty.holds.models import Hold
 from loyalty.holds.services import hold_capture, hold_create, hold_void
 from loyalty.idempotency.services import request_hash
+from loyalty.ledger.api import BalanceOut
 from loyalty.ledger.selectors import account_of, balance_of
 from loyalty.ledger.services import MAX_POINTS
 from loyalty.program.selectors import program_get

@@ -14,11 +14,11 @@ from django.db import DataError, connection, transaction
 from django.utils import timezone
 
 from config.api_errors import api_exception_handler
-from loyalty.api import members as members_api
 from loyalty.earning import api as transactions_api
 from loyalty.earning.models import Transaction
 from loyalty.ledger.models import LedgerEntry
 from loyalty.ledger.services import points_credit
+from loyalty.membership import api as members_api
 from tests.api.conftest import purchase
 from tests.api.state import db_state
 

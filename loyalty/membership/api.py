@@ -7,32 +7,21 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from loyalty.api.base import ShopApi
+from loyalty.api.base import ShopApi, filtered
 from loyalty.api.fields import AwareDateTimeFilter, JsonInput
 from loyalty.api.idempotency import idempotent
 from loyalty.api.schema import errors, page_of
+from loyalty.ledger.api import BalanceOut
 from loyalty.ledger.models import LedgerEntry
 from loyalty.ledger.selectors import account_of, balance_of, next_expiry_of
 from loyalty.program.selectors import program_get
 from loyalty.subscriptions.benefits import plan_benefits_of
 from loyalty.subscriptions.models import LIVE_STATUSES, Subscription
-from loyalty.tiers.services import member_enroll_with_account, tier_held
+from loyalty.tiers.api import TierOut, tier_out
+from loyalty.tiers.services import member_enroll_with_account
 from members.models import Member
 from members.selectors import member_get, member_lookup
 from members.services import EMAIL_MAX, PHONE_INPUT_PATTERN
-
-
-class BalanceOut(serializers.Serializer):
-    available = serializers.IntegerField()
-    pending = serializers.IntegerField()
-    held = serializers.IntegerField()
-
-
-class TierOut(serializers.Serializer):
-    code = serializers.CharField()
-    name = serializers.CharField()
-    multiplier = serializers.DecimalField(max_digits=8, decimal_places=4)
-    valid_until = serializers.DateTimeField(allow_null=True)
 
 
 class NextExpiryOut(serializers.Serializer):
@@ -68,20 +57,6 @@ class MemberOut(serializers.Serializer):
     next_expiry = NextExpiryOut(allow_null=True)
     subscription = SubscriptionSummaryOut(allow_null=True, help_text="the live subscription, if any")
     perks = serializers.ListField(child=serializers.CharField(), help_text="the paid plan's perks while they hold")
-
-
-def tier_out(account) -> dict | None:
-    """The tier the member holds (the base tier at least); `valid_until` only once the account records it."""
-    tier = tier_held(account)
-    if tier is None:
-        return None
-    recorded = account is not None and account.tier_id == tier.pk
-    return {
-        "code": tier.code,
-        "name": tier.name,
-        "multiplier": tier.multiplier,
-        "valid_until": account.tier_valid_until if recorded else None,
-    }
 
 
 def subscription_summary(member: Member) -> dict | None:
@@ -275,21 +250,6 @@ class EntryFilter(filters.FilterSet):
     class Meta:
         model = LedgerEntry
         fields = ["kind", "created_after", "created_before"]
-
-
-def filtered(filterset_class, request, queryset):
-    filterset = filterset_class(request.query_params, queryset=queryset)
-    for name, values in request.query_params.lists():
-        # django-filter takes an empty value as no filter; for a filter of a type (a choice, a timestamp) the
-        # schema says "" is not a value, so it is refused like any other value that is not one (a text filter's
-        # "" stays "no filter").
-        if "" in values and name in filterset.filters and not isinstance(filterset.filters[name], filters.CharFilter):
-            raise serializers.ValidationError(
-                {name: [serializers.ErrorDetail("Give a value or leave it out.", "invalid")]}
-            )
-    if not filterset.is_valid():
-        raise serializers.ValidationError(filterset.errors)
-    return filterset.qs
 
 
 class MemberEntriesApi(ShopApi):
