@@ -13,6 +13,7 @@ from loyalty.calendar import months_add, year_end_after
 from loyalty.db import service_atomic
 from loyalty.earning.models import Campaign, Refund, Transaction
 from loyalty.earning.rules import Earning, Line, Multiplier, Purchase, earning_calculate
+from loyalty.earning.selectors import qualifying_points
 from loyalty.errors import BusinessRule, InvalidRequest, MemberInactive, UnsupportedCurrency
 from loyalty.idempotency.services import (  # request_hash is re-exported for callers of this module
     create_or_replay,
@@ -39,10 +40,10 @@ from loyalty.shops.models import Shop
 from loyalty.subscriptions.benefits import plan_benefits_of
 from loyalty.tiers.services import (
     account_tier_after_purchase,
-    qualifying_points,
     tier_change_record,
     tier_held,
     tiers_all,
+    window_start,
 )
 from members.models import Member
 from members.public_ids import public_id_new
@@ -230,7 +231,7 @@ def _transaction_create(
         points_status=points_status, available_at=available_at if pending else now, created_at=now, lines=stored_lines,
     )  # fmt: skip
     account.last_purchase_at = max(account.last_purchase_at or occurred_at, occurred_at)
-    qualifying = qualifying_points(member_id=member.pk, program=program, now=now) if tiers_all() else 0
+    qualifying = qualifying_points(member_id=member.pk, since=window_start(program, now)) if tiers_all() else 0
     tier_move = account_tier_after_purchase(account, qualifying=qualifying, program=program, now=now)
     cause = Cause(shop=shop, transaction_id=txn.pk, reference=f"transaction:{txn.public_id}",
                   actor=f"shop:{shop.code}", description=f"purchase {external_id}")  # fmt: skip

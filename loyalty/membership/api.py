@@ -14,11 +14,11 @@ from loyalty.api.schema import errors, page_of
 from loyalty.ledger.api import BalanceOut
 from loyalty.ledger.models import LedgerEntry
 from loyalty.ledger.selectors import account_of, balance_of, next_expiry_of
+from loyalty.membership.services import member_enroll_with_account
 from loyalty.program.selectors import program_get
 from loyalty.subscriptions.benefits import plan_benefits_of
 from loyalty.subscriptions.models import LIVE_STATUSES, Subscription
 from loyalty.tiers.api import TierOut, tier_out
-from loyalty.tiers.services import member_enroll_with_account
 from members.models import Member
 from members.selectors import member_get, member_lookup
 from members.services import EMAIL_MAX, PHONE_INPUT_PATTERN

@@ -1,25 +1,22 @@
 """Tiers: which a member holds, upgrades at checkout, and the validity that protects them from downgrade.
 
-Qualifying points are the base points of purchases in the last `tier_window_days`, net of refunds
-(`Transaction.qualifying_points`). A member is upgraded inside the purchase that lifts them (the purchase
-itself earns at the old tier); re-qualifying for the tier they hold extends its validity to a full window
-from now. Downgrades happen only in `recalculate_tiers`, once the validity has passed.
+Qualifying points are the base points of purchases in the last `tier_window_days`, net of refunds; the
+caller counts them (`loyalty.earning.selectors.qualifying_points`). A member is upgraded inside the purchase
+that lifts them (the purchase itself earns at the old tier); re-qualifying for the tier they hold extends its
+validity to a full window from now. Downgrades happen only in `recalculate_tiers`, once the validity has
+passed.
 """
 
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Sum
-
 from loyalty.db import service_atomic
-from loyalty.earning.models import Transaction
 from loyalty.ledger.models import Account
 from loyalty.ledger.services import account_lock, account_save, member_id_of
 from loyalty.program.models import Program
 from loyalty.program.selectors import program_get, settings_cached
 from loyalty.tiers.models import Tier, TierChange
 from members.models import Member
-from members.services import member_enroll
 
 
 @settings_cached
@@ -49,12 +46,6 @@ def tier_held(account: Account | None) -> Tier | None:
 
 def window_start(program: Program, now: dt.datetime) -> dt.datetime:
     return now - dt.timedelta(days=program.tier_window_days)
-
-
-def qualifying_points(*, member_id: int, program: Program, now: dt.datetime) -> int:
-    """Base points of the member's purchases in the window, net of refunds (one query)."""
-    rows = Transaction.objects.filter(member_id=member_id, occurred_at__gt=window_start(program, now))
-    return rows.aggregate(points=Sum("qualifying_points"))["points"] or 0
 
 
 def rank_of(tier: Tier | None) -> int:
@@ -95,24 +86,12 @@ def tier_change_record(account: Account, move: TierMove, *, qualifying: int, now
 
 @service_atomic
 def account_open(*, member: Member, now: dt.datetime) -> Account:
-    """Open the member's account (if it is not open yet) and place it in the highest tier the member
-    qualifies for, recorded as a TierChange: for a new member the base tier, held from enrollment on.
-    Raises MemberNotFound."""
+    """Open a new member's account (if it is not open yet) in the base tier (the highest at threshold 0: a member
+    just enrolled has no qualifying points), recorded as a TierChange. Raises MemberNotFound."""
     account = account_lock(member_id=member_id_of(member))
     if account.tier_id is None and tiers_all():
-        program = program_get()
-        qualifying = qualifying_points(member_id=member.pk, program=program, now=now)
-        move = account_tier_after_purchase(account, qualifying=qualifying, program=program, now=now)
+        move = account_tier_after_purchase(account, qualifying=0, program=program_get(), now=now)
         if move is not None:
             account_save(account)
-            tier_change_record(account, move, qualifying=qualifying, now=now)
+            tier_change_record(account, move, qualifying=0, now=now)
     return account
-
-
-@service_atomic
-def member_enroll_with_account(**fields) -> Member:
-    """Enroll a member (`members.services.member_enroll`: same arguments, same errors, nothing written when
-    it raises) and open their account in the base tier in the same transaction."""
-    member = member_enroll(**fields)
-    account_open(member=member, now=member.enrolled_at)
-    return member
