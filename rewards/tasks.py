@@ -1,9 +1,6 @@
-from celery import shared_task
-from django.utils import timezone
+"""The vouchers' periodic task (its name is the one beat's stored schedules know)."""
 
-from loyalty.jobs.registry import job_run
+from loyalty.jobs.registry import job_task
+from rewards.jobs import expire_vouchers
 
-
-@shared_task(acks_late=True, reject_on_worker_lost=True)
-def expire_vouchers() -> str:
-    return job_run("expire_vouchers", now=timezone.now())
+expire_vouchers_task = job_task(expire_vouchers, task_name="rewards.tasks.expire_vouchers")

@@ -1,33 +1,21 @@
-"""The periodic jobs by their `run_job` names (README.md, Operator commands)."""
+"""The periodic jobs by their `run_job` names (README.md, Operator commands), and their Celery tasks.
+
+Each concern declares its jobs in its own `tasks.py` with `job_task`; the app configs import those modules
+when Django starts, so `run_job`, a worker and beat all know every job.
+"""
 
 import datetime as dt
 import logging
 from collections.abc import Callable
 
-from loyalty.earning.jobs import activate_pending_points
-from loyalty.holds.jobs import release_expired_holds
-from loyalty.idempotency.jobs import purge_idempotency_keys
+from celery import shared_task
+from django.utils import timezone
+
 from loyalty.jobs.runner import JobRun
-from loyalty.ledger.jobs import expire_points
-from loyalty.subscriptions.jobs import renew_subscriptions
-from loyalty.tiers.jobs import recalculate_tiers
 
 logger = logging.getLogger("loyalty.jobs")
 
-
-JOBS: dict[str, Callable[..., JobRun]] = {
-    "expire_points": expire_points,
-    "activate_pending_points": activate_pending_points,
-    "release_expired_holds": release_expired_holds,
-    "recalculate_tiers": recalculate_tiers,
-    "renew_subscriptions": renew_subscriptions,
-    "purge_idempotency_keys": purge_idempotency_keys,
-}
-
-
-def job_register(name: str, job: Callable[..., JobRun]) -> None:
-    """Later parts of the product (subscriptions, vouchers) add their jobs here."""
-    JOBS[name] = job
+JOBS: dict[str, Callable[..., JobRun]] = {}
 
 
 def job_run(name: str, *, now: dt.datetime) -> str:
@@ -36,3 +24,20 @@ def job_run(name: str, *, now: dt.datetime) -> str:
     summary = JOBS[name](now=now).summary()
     logger.info("%s", summary)
     return summary
+
+
+def job_task(job: Callable[..., JobRun], *, task_name: str):
+    """Register `job` under its function name and return the Celery task that runs it as of the current time.
+
+    The task is acknowledged after it finishes and re-queued if its worker dies; every job is idempotent and
+    commits chunk by chunk, so a redelivered task finishes the run without doing anything twice. `task_name`
+    is the name beat's stored schedules know the task by: it stays when the code moves."""
+    name = job.__name__
+    JOBS[name] = job
+
+    @shared_task(name=task_name, acks_late=True, reject_on_worker_lost=True)
+    def run() -> str:
+        return job_run(name, now=timezone.now())
+
+    run.__doc__ = f"Run the `{name}` job and return its summary."
+    return run

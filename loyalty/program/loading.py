@@ -2,9 +2,9 @@
 
 Each section is validated whole before anything is written; every problem is reported with the path of
 the offending field (`program.expiry.months`, `shops[1].code`). Objects are matched by `code` and only
-saved when a value differs, so loading the same file twice changes nothing. Sections are registered in
-load order; later parts of the product (tiers, rewards, plans, campaigns) add theirs with
-`section_register`.
+saved when a value differs, so loading the same file twice changes nothing. This module owns the file and
+the `program` section; each concern registers its own section (`section_register`, in load order) from its
+`loading.py` when Django starts.
 """
 
 import json
@@ -15,16 +15,11 @@ from pathlib import Path
 
 import yaml
 from django.db import transaction
-from django.db.models import F
 from rest_framework import serializers
 
-from loyalty.earning.models import Campaign
 from loyalty.money import CURRENCY_MINOR_UNITS
 from loyalty.program.models import Program
 from loyalty.program.selectors import settings_cache_clear
-from loyalty.shops.models import Shop
-from loyalty.subscriptions.models import Plan
-from loyalty.tiers.models import Tier
 
 
 class ProgramFileError(Exception):
@@ -176,12 +171,6 @@ class ProgramIn(StrictSerializer):
     )
 
 
-class ShopIn(StrictSerializer):
-    code = serializers.SlugField(max_length=64)
-    name = serializers.CharField(max_length=200)
-    active = serializers.BooleanField(required=False, default=True)
-
-
 def refuse_repeats(items: list[dict], field: str, message: str) -> None:
     """A ValidationError naming every item (by index) whose `field` repeats an earlier item's."""
     seen: set = set()
@@ -203,34 +192,6 @@ class CodedListSerializer(serializers.ListSerializer):
 
 def coded_list(child: type[serializers.Serializer]) -> Callable[[], serializers.BaseSerializer]:
     return lambda: CodedListSerializer(child=child(), max_length=10_000)
-
-
-class TierIn(StrictSerializer):
-    code = serializers.SlugField(max_length=64)
-    name = serializers.CharField(max_length=100)
-    threshold = serializers.IntegerField(min_value=0, max_value=10**12)
-    multiplier = serializers.DecimalField(max_digits=8, decimal_places=4, min_value=Decimal("0.0001"))
-    rank = serializers.IntegerField(min_value=0, max_value=1000, required=False)
-    benefits = serializers.CharField(required=False, allow_blank=True, default="")
-
-
-class TierListSerializer(CodedListSerializer):
-    """Each threshold and rank once; ranks default to the order of thresholds and must follow it, since
-    a member holds the highest-ranked tier whose threshold they reach."""
-
-    def validate(self, attrs: list) -> list:
-        attrs = super().validate(attrs)
-        refuse_repeats(attrs, "threshold", "two tiers have this threshold")
-        by_threshold = sorted(attrs, key=lambda item: item["threshold"])
-        for position, item in enumerate(by_threshold):
-            item.setdefault("rank", position)
-        refuse_repeats(attrs, "rank", "two tiers have this rank")
-        for lower, higher in zip(by_threshold, by_threshold[1:], strict=False):
-            if higher["rank"] < lower["rank"]:
-                errors = [{} for _ in attrs]
-                errors[attrs.index(higher)] = {"rank": [f"ranks below {lower['code']} though its threshold is higher"]}
-                raise serializers.ValidationError(errors)
-        return attrs
 
 
 # --- applying ---------------------------------------------------------------------------------------
@@ -269,103 +230,7 @@ def _program_apply(data: dict, report: SectionReport) -> None:
         save_if_changed(program, values, report)
 
 
-def _tiers_apply(data: list[dict], report: SectionReport) -> None:
-    existing = Tier.objects.select_for_update().in_bulk(field_name="code")
-    wanted = {item["code"]: item for item in data}
-    held = {tier.rank: tier for tier in existing.values() if tier.code not in wanted}
-    clash = next((item for item in data if item["rank"] in held), None)
-    if clash is not None:
-        holder = held[clash["rank"]].code
-        raise ProgramFileError([("tiers", f"rank {clash['rank']} is held by tier {holder}, not in the file")])
-    moving = [code for code, item in wanted.items() if code in existing and existing[code].rank != item["rank"]]
-    if moving:
-        # Ranks are unique: the tiers that change rank step aside first; the others keep theirs.
-        Tier.objects.filter(code__in=moving).update(rank=F("rank") + RANK_SHIFT)
-        for code in moving:
-            existing[code].rank += RANK_SHIFT
-    for item in data:
-        save_if_changed(existing.get(item["code"]) or Tier(), item, report)
-
-
-RANK_SHIFT = 10_000
-
-
-def _shops_apply(data: list[dict], report: SectionReport) -> None:
-    existing = Shop.objects.select_for_update().in_bulk([item["code"] for item in data], field_name="code")
-    for item in data:
-        save_if_changed(existing.get(item["code"]) or Shop(), item, report)
-
-
-class PlanIn(StrictSerializer):
-    code = serializers.SlugField(max_length=64)
-    name = serializers.CharField(max_length=100)
-    price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"))
-    currency = serializers.ChoiceField(choices=sorted(CURRENCY_MINOR_UNITS), required=False)
-    interval = serializers.ChoiceField(choices=Plan.Interval.values)
-    trial_days = serializers.IntegerField(min_value=0, max_value=365, required=False, default=0)
-    multiplier = serializers.DecimalField(max_digits=8, decimal_places=4, min_value=Decimal("0.0001"), required=False,
-                                          default=Decimal(1))  # fmt: skip
-    renewal_bonus = serializers.IntegerField(min_value=0, max_value=1_000_000, required=False, default=0)
-    perks = serializers.ListField(child=serializers.CharField(max_length=64), required=False, default=list)
-    active = serializers.BooleanField(required=False, default=True)
-
-
-def _plans_apply(data: list[dict], report: SectionReport) -> None:
-    currency = (Program.objects.filter(pk=Program.SINGLETON_PK).values_list("currency", flat=True).first()) or "EUR"
-    existing = Plan.objects.select_for_update().in_bulk([item["code"] for item in data], field_name="code")
-    for item in data:
-        save_if_changed(existing.get(item["code"]) or Plan(), {"currency": currency, **item}, report)
-
-
-class CampaignIn(StrictSerializer):
-    code = serializers.SlugField(max_length=64)
-    name = serializers.CharField(max_length=200)
-    kind = serializers.ChoiceField(choices=Campaign.Kind.values)
-    multiplier = serializers.DecimalField(max_digits=8, decimal_places=4, min_value=Decimal("0.0001"), required=False)
-    points = serializers.IntegerField(min_value=1, max_value=1_000_000, required=False)
-    min_total = serializers.DecimalField(max_digits=14, decimal_places=4, min_value=Decimal(0), required=False)
-    categories = serializers.ListField(child=serializers.CharField(max_length=64), required=False, default=list)
-    skus = serializers.ListField(child=serializers.CharField(max_length=64), required=False, default=list)
-    shops = serializers.ListField(child=serializers.SlugField(max_length=64), required=False, default=list)
-    tiers = serializers.ListField(child=serializers.SlugField(max_length=64), required=False, default=list)
-    starts_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
-    ends_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
-    active = serializers.BooleanField(required=False, default=True)
-
-    def validate(self, attrs: dict) -> dict:
-        needs, refuses = ("multiplier", "points") if attrs["kind"] == "multiplier" else ("points", "multiplier")
-        if needs not in attrs:
-            raise serializers.ValidationError({needs: [f"required by a {attrs['kind']} campaign"]})
-        if refuses in attrs:
-            raise serializers.ValidationError({refuses: [f"not used by a {attrs['kind']} campaign"]})
-        if attrs["kind"] == "multiplier" and "min_total" in attrs:
-            raise serializers.ValidationError({"min_total": ["only a fixed_bonus campaign has a minimum total"]})
-        if attrs["starts_at"] and attrs["ends_at"] and attrs["ends_at"] <= attrs["starts_at"]:
-            raise serializers.ValidationError({"ends_at": ["must be after starts_at"]})
-        attrs.setdefault("multiplier", None)
-        attrs.setdefault("points", None)
-        attrs.setdefault("min_total", None)
-        return attrs
-
-
-def _campaigns_apply(data: list[dict], report: SectionReport) -> None:
-    known_shops = set(Shop.objects.values_list("code", flat=True))
-    for index, item in enumerate(data):
-        unknown = sorted(set(item["shops"]) - known_shops)
-        if unknown:
-            raise ProgramFileError([(f"campaigns[{index}].shops", f"unknown shop(s): {', '.join(unknown)}")])
-    existing = Campaign.objects.select_for_update().in_bulk([item["code"] for item in data], field_name="code")
-    for item in data:
-        save_if_changed(existing.get(item["code"]) or Campaign(), item, report)
-
-
-SECTIONS: list[Section] = [
-    Section("program", ProgramIn, _program_apply),
-    Section("tiers", lambda: TierListSerializer(child=TierIn(), max_length=100), _tiers_apply),
-    Section("shops", coded_list(ShopIn), _shops_apply),
-    Section("plans", coded_list(PlanIn), _plans_apply),
-    Section("campaigns", coded_list(CampaignIn), _campaigns_apply),
-]
+SECTIONS: list[Section] = [Section("program", ProgramIn, _program_apply)]
 
 
 def section_register(section: Section, *, after: str | None = None) -> None:

@@ -20,10 +20,10 @@ from django.core.cache.backends.locmem import LocMemCache
 from django.test import Client
 from django.utils import timezone
 
-import loyalty.tasks
 from config.logs import JsonFormatter, RequestIdFilter, request_id
 from loyalty.api import base as api_base
 from loyalty.jobs.registry import job_run
+from loyalty.ledger.tasks import expire_points_task
 from loyalty.shops.models import Shop
 from loyalty.shops.services import api_key_create
 from tests.api.conftest import Api
@@ -204,7 +204,7 @@ def test_log_level_warning_leaves_out_info_lines_of_django_too(tmp_path):
 def test_a_job_run_by_a_task_logs_its_summary_at_info(db, caplog):
     caplog.set_level(logging.INFO, logger="loyalty.jobs")
 
-    summary = loyalty.tasks.expire_points.apply().get()
+    summary = expire_points_task.apply().get()
 
     assert summary == "expire_points: nothing due"
     assert [(r.levelname, r.name, r.getMessage()) for r in caplog.records if r.name == "loyalty.jobs"] == [

@@ -12,11 +12,11 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-import loyalty.tasks
 from config.celery import app
 from loyalty.jobs.registry import JOBS
 from loyalty.ledger.models import Account, LedgerEntry
 from loyalty.ledger.services import points_credit
+from loyalty.ledger.tasks import expire_points_task
 from loyalty.program.loading import program_load
 from tests.factories import MemberFactory
 
@@ -156,7 +156,7 @@ def test_the_command_line_exits_non_zero_for_an_unknown_job(tmp_path):
 
 
 def task_of(name: str):
-    """The Celery task that runs job `name` (loyalty.tasks.NAME, or APP.tasks.NAME for later apps)."""
+    """The Celery task that runs job `name` (named loyalty.tasks.NAME, or APP.tasks.NAME for later apps)."""
     app.loader.import_default_modules()  # what a worker does at start: autodiscover every app's tasks
     found = [task for task_name, task in app.tasks.items() if task_name.endswith(f".tasks.{name}")]
     assert len(found) == 1, f"no single task for job {name}: {found}"
@@ -178,7 +178,7 @@ def test_the_expire_task_runs_as_of_the_current_time():
     now = timezone.now()
     points_credit(member=member, points=33, now=now - dt.timedelta(days=2), expires_at=now - dt.timedelta(seconds=1))
 
-    summary = loyalty.tasks.expire_points.apply().get()
+    summary = expire_points_task.apply().get()
 
     assert summary == "expire_points: 33 points expired, 1 members, 1 lots (1 accounts in 1 chunks)"
     assert available(member) == 0
