@@ -52,35 +52,75 @@ def rank_of(tier: Tier | None) -> int:
     return -1 if tier is None else tier.rank
 
 
+RENEWED = "renewed"  # the tier held, for another window: no TierChange row
+
+
 @dataclass(frozen=True)
 class TierMove:
+    """What `tier_decide` decided: the tier to hold and until when, and why (a TierChange reason, or RENEWED)."""
+
     from_tier: Tier | None
     to_tier: Tier | None
     reason: str
+    valid_until: dt.datetime | None
+
+
+def tier_decide(
+    current: Tier | None,
+    valid_until: dt.datetime | None,
+    *,
+    qualifying: int,
+    now: dt.datetime,
+    window_days: int,
+    tiers: list[Tier],
+    review: bool,
+) -> TierMove | None:
+    """The tier rule, decided here only: at checkout (`review=False`) and in `recalculate_tiers` (`review=True`).
+
+    Qualifying points reaching a higher tier than `current` upgrade to the highest they reach. Points still
+    reaching `current` renew it for a full window from `now` (never shortening it): at checkout whenever they
+    do, in the review only once its validity has passed. In the review only, once the validity has passed,
+    points below `current` move the member down to the highest tier they reach, or to none. Every new
+    validity is a full window from `now` (none without a tier). None: nothing changes."""
+    best = tier_for(qualifying, tiers)
+    window_end = now + dt.timedelta(days=window_days)
+    if rank_of(best) > rank_of(current):
+        return TierMove(current, best, TierChange.Reason.UPGRADE, window_end)
+    if current is None:
+        return None
+    lapsed = valid_until is None or valid_until <= now
+    if qualifying >= current.threshold:
+        if review and not lapsed:
+            return None
+        return TierMove(current, current, RENEWED, max(valid_until or window_end, window_end))
+    if review and lapsed:
+        return TierMove(current, best, TierChange.Reason.DOWNGRADE, window_end if best else None)
+    return None
 
 
 def account_tier_after_purchase(
     account: Account, *, qualifying: int, program: Program, now: dt.datetime
 ) -> TierMove | None:
-    """Upgrade the locked account in memory if `qualifying` reaches a higher tier, or extend the validity
-    of the tier it holds when it re-qualifies. Never downgrades. The caller saves the account."""
-    if not tiers_all():
+    """Apply `tier_decide` at checkout to the locked account in memory: an upgrade if `qualifying` reaches a
+    higher tier (returned, to be recorded), or a longer validity of the tier it holds when it re-qualifies
+    (not returned). Never downgrades. The caller saves the account."""
+    tiers = tiers_all()
+    if not tiers:
         return None
-    current = tier_by_id(account.tier_id)
-    best = tier_for(qualifying)
-    valid_until = now + dt.timedelta(days=program.tier_window_days)
-    if rank_of(best) > rank_of(current):
-        account.tier, account.tier_valid_until = best, valid_until
-        return TierMove(current, best, TierChange.Reason.UPGRADE)
-    if current is not None and qualifying >= current.threshold:
-        account.tier_valid_until = max(account.tier_valid_until or valid_until, valid_until)
-    return None
+    move = tier_decide(
+        tier_by_id(account.tier_id), account.tier_valid_until, qualifying=qualifying, now=now,
+        window_days=program.tier_window_days, tiers=tiers, review=False,
+    )  # fmt: skip
+    if move is None:
+        return None
+    account.tier, account.tier_valid_until = move.to_tier, move.valid_until
+    return None if move.reason == RENEWED else move
 
 
 def tier_change_record(account: Account, move: TierMove, *, qualifying: int, now: dt.datetime) -> TierChange:
     return TierChange.objects.create(
         account=account, from_tier=move.from_tier, to_tier=move.to_tier, reason=move.reason,
-        qualifying_points=qualifying, valid_until=account.tier_valid_until, created_at=now,
+        qualifying_points=qualifying, valid_until=move.valid_until, created_at=now,
     )  # fmt: skip
 
 
