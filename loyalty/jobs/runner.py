@@ -19,12 +19,14 @@ CHUNK_SIZE = 1000
 
 @dataclass
 class JobRun:
-    """What one run did; `summary()` is the line `run_job` prints."""
+    """What one run did; `summary()` is the line `run_job` prints. `accounts` counts the rows its chunks
+    claimed, which are accounts unless `unit` names other rows."""
 
     name: str
     chunks: int = 0
     accounts: int = 0
     counts: dict[str, int] = field(default_factory=dict)
+    unit: str = "accounts"
 
     def add(self, **counts: int) -> None:
         for key, value in counts.items():
@@ -32,7 +34,7 @@ class JobRun:
 
     def summary(self) -> str:
         details = ", ".join(f"{value} {key.replace('_', ' ')}" for key, value in self.counts.items())
-        scope = f" ({self.accounts} accounts in {self.chunks} chunks)" if self.accounts and self.counts else ""
+        scope = f" ({self.accounts} {self.unit} in {self.chunks} chunks)" if self.accounts and self.counts else ""
         return f"{self.name}: {details or 'nothing due'}{scope}"
 
 
