@@ -1,35 +1,80 @@
 """`recalculate_tiers`: the only place a member goes down a tier.
 
-For every account, `tier_decide` (the rule checkout applies too) with `review=True`: a member whose
-qualifying points reach a higher tier is upgraded; once the tier's `valid_until` has passed, a member who
-still qualifies keeps it for another window, and one who does not moves to the highest tier they qualify
-for (or none). Each move is a TierChange row. Members without an account yet (enrolled before tiers placed
-them at enrollment) get one first, so they are upgraded into the base tier like any account holding no tier.
+For every account, the rule `tier_decide` states (and checkout applies): a member whose qualifying points
+reach a higher tier is upgraded; once the tier's `valid_until` has passed, a member who still qualifies
+keeps it for another window, and one who does not moves to the highest tier they qualify for (or none).
+Each move is a TierChange row. Members without an account yet (enrolled before tiers placed them at
+enrollment) get one first, so they are upgraded into the base tier like any account holding no tier.
 
-Qualifying points are the base points of purchases in the last `tier_window_days`, net of refunds: the
-sum of `qualifying_points` of the member's rows in `loyalty_transaction` (the purchases table, read here
-by its name, since earning builds on tiers and not the other way round) with `occurred_at` after the
-window's start. Each chunk is three statements whatever it holds: its accounts locked together with their
-qualifying points, the TierChange rows inserted, the changed accounts updated.
+The job decides in SQL that SQLite and PostgreSQL both run, three statements per chunk of accounts
+`run_chunks` has locked, whatever it holds: the moves (qualifying points, the best tier they reach, the
+decision) inserted as TierChange rows, the moved accounts updated from them, then the lapsed tiers that
+were not moved renewed. tests/loyalty/tiers/test_recalculation_job_books.py pins these statements to
+`tier_decide` on both databases. Qualifying points are the base points of purchases in the last
+`tier_window_days`, net of refunds: the sum of `qualifying_points` over the member's rows of
+`loyalty_transaction` (the purchases table, read here by its name, since earning builds on tiers and not
+the other way round) with `occurred_at` after the window's start, as `qualifying_points` in
+loyalty/earning/selectors.py counts them at checkout.
 """
 
 import datetime as dt
-from collections import Counter, defaultdict
 
 from django.db import connection
-from django.db.models import BigIntegerField, Case, DateTimeField, F, Field, Value, When
-from django.db.models.expressions import RawSQL
 
-from loyalty.jobs.runner import JobRun, run_chunks
+from loyalty.jobs.runner import JobRun, ids_sql, run_chunks
 from loyalty.ledger.models import Account
 from loyalty.program.selectors import program_get
 from loyalty.tiers.models import TierChange
-from loyalty.tiers.services import RENEWED, TierMove, tier_decide, tiers_all, window_start
+from loyalty.tiers.services import tiers_all, window_start
 from members.models import Member
 
-QUALIFYING_POINTS = """
-SELECT COALESCE(SUM(purchase.qualifying_points), 0) FROM loyalty_transaction purchase
-WHERE purchase.member_id = loyalty_account.member_id AND purchase.occurred_at > %s
+# A tier is lapsed once its validity has passed; an upgrade needs a better tier than the one held (none: -1);
+# a downgrade needs a lapsed tier and points below its threshold, and goes to the best tier they reach.
+MOVES_INSERT = """
+WITH qualifying AS (
+    SELECT account.id, account.tier_id, account.tier_valid_until,
+           COALESCE(SUM(purchase.qualifying_points), 0) AS points
+    FROM loyalty_account account
+    LEFT JOIN loyalty_transaction purchase
+        ON purchase.member_id = account.member_id AND purchase.occurred_at > %(since)s
+    WHERE account.id IN ({accounts})
+    GROUP BY account.id, account.tier_id, account.tier_valid_until
+),
+placed AS (
+    SELECT qualifying.*, held.rank AS held_rank, held.threshold AS held_threshold,
+           (SELECT tier.id FROM loyalty_tier tier WHERE tier.threshold <= qualifying.points
+            ORDER BY tier.rank DESC LIMIT 1) AS best_id
+    FROM qualifying LEFT JOIN loyalty_tier held ON held.id = qualifying.tier_id
+),
+decided AS (
+    SELECT placed.*,
+           CASE
+               WHEN COALESCE(best.rank, -1) > COALESCE(placed.held_rank, -1) THEN %(upgrade)s
+               WHEN placed.tier_id IS NOT NULL
+                    AND (placed.tier_valid_until IS NULL OR placed.tier_valid_until <= %(now)s)
+                    AND placed.points < placed.held_threshold THEN %(downgrade)s
+           END AS reason
+    FROM placed LEFT JOIN loyalty_tier best ON best.id = placed.best_id
+)
+INSERT INTO loyalty_tierchange
+    (account_id, from_tier_id, to_tier_id, reason, qualifying_points, valid_until, created_at)
+SELECT id, tier_id, best_id, reason, points, CASE WHEN best_id IS NOT NULL THEN %(renewed)s END, %(now)s
+FROM decided
+WHERE reason IS NOT NULL
+ORDER BY id
+RETURNING id, account_id, reason
+"""
+
+MOVES_APPLY = """
+UPDATE loyalty_account SET tier_id = move.to_tier_id, tier_valid_until = move.valid_until
+FROM loyalty_tierchange move
+WHERE move.account_id = loyalty_account.id AND move.id IN ({moves})
+"""
+
+# What is still lapsed after the moves holds a tier its points reach (or it would have moved down): renewed.
+RENEWALS_UPDATE = """
+UPDATE loyalty_account SET tier_valid_until = %(renewed)s
+WHERE id IN ({unmoved}) AND tier_id IS NOT NULL AND (tier_valid_until IS NULL OR tier_valid_until <= %(now)s)
 """
 
 
@@ -50,39 +95,6 @@ def accounts_open_missing(*, chunk_size: int = 1000) -> int:
     return opening.accounts
 
 
-def _by_value(values: dict[int, object], output_field: Field, default=None) -> Case:
-    """One CASE over account ids grouped by the value each takes: as many branches as distinct values."""
-    groups: dict[object, list[int]] = defaultdict(list)
-    for pk, value in values.items():
-        groups[value].append(pk)
-    whens = [When(pk__in=pks, then=Value(value, output_field=output_field)) for value, pks in groups.items()]
-    return Case(*whens, default=default, output_field=output_field)
-
-
-def _moves_write(moves: dict[int, tuple[TierMove, int]], now: dt.datetime) -> None:
-    """The chunk's moves, {account id: (move, qualifying points)}: TierChange rows, then the accounts."""
-    TierChange.objects.bulk_create(
-        [
-            TierChange(
-                account_id=pk,
-                from_tier=move.from_tier,
-                to_tier=move.to_tier,
-                reason=move.reason,
-                qualifying_points=qualifying,
-                valid_until=move.valid_until,
-                created_at=now,
-            )
-            for pk, (move, qualifying) in moves.items()
-            if move.reason != RENEWED
-        ]
-    )
-    Account.objects.filter(pk__in=moves).update(
-        tier_id=_by_value({pk: move.to_tier and move.to_tier.pk for pk, (move, _) in moves.items()},
-                          BigIntegerField(), default=F("tier_id")),
-        tier_valid_until=_by_value({pk: move.valid_until for pk, (move, _) in moves.items()}, DateTimeField()),
-    )  # fmt: skip
-
-
 def recalculate_tiers(*, now: dt.datetime, chunk_size: int = 1000) -> JobRun:
     """Bring every member's tier in line with their qualifying points. Rerunning changes nothing."""
     run = JobRun("recalculate_tiers")
@@ -92,27 +104,32 @@ def recalculate_tiers(*, now: dt.datetime, chunk_size: int = 1000) -> JobRun:
         return run
     if tiers and (opened := accounts_open_missing(chunk_size=chunk_size)):
         run.add(accounts_opened=opened)
-    tier_of = {tier.pk: tier for tier in tiers}
-    since = connection.ops.adapt_datetimefield_value(window_start(program, now))
-    accounts = Account.objects.annotate(
-        qualifying=RawSQL(QUALIFYING_POINTS, [since], output_field=BigIntegerField())  # noqa: S611 (constant SQL)
-    ).values_list("pk", "tier_id", "tier_valid_until", "qualifying")
+    at = connection.ops.adapt_datetimefield_value
+    params = {
+        "since": at(window_start(program, now)), "now": at(now),
+        "renewed": at(now + dt.timedelta(days=program.tier_window_days)),
+        "upgrade": TierChange.Reason.UPGRADE, "downgrade": TierChange.Reason.DOWNGRADE,
+    }  # fmt: skip
 
     def candidates(after: int):
         return Account.objects.filter(pk__gt=after).order_by("pk").values_list("pk", flat=True)[:chunk_size]
 
-    def work(claimed: list[tuple[int, int | None, dt.datetime | None, int]]) -> None:
-        moves = {}
-        for pk, tier_id, valid_until, qualifying in claimed:
-            move = tier_decide(
-                tier_of.get(tier_id), valid_until, qualifying=qualifying, now=now,
-                window_days=program.tier_window_days, tiers=tiers, review=True,
-            )  # fmt: skip
-            if move is not None:
-                moves[pk] = (move, qualifying)
-        if moves:
-            _moves_write(moves, now)
-            outcomes = Counter(move.reason for move, _ in moves.values())
-            run.add(**{(reason if reason == RENEWED else f"{reason}s"): count for reason, count in outcomes.items()})
+    def work(accounts: list[int]) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(MOVES_INSERT.format(accounts=ids_sql(accounts)), params)
+            moves = cursor.fetchall()
+            if moves:
+                cursor.execute(MOVES_APPLY.format(moves=ids_sql(move_id for move_id, _, _ in moves)))
+            unmoved = set(accounts).difference(account_id for _, account_id, _ in moves)
+            renewed = 0
+            if unmoved:
+                cursor.execute(RENEWALS_UPDATE.format(unmoved=ids_sql(sorted(unmoved))), params)
+                renewed = cursor.rowcount
+        for reason in (TierChange.Reason.UPGRADE, TierChange.Reason.DOWNGRADE):
+            if count := sum(1 for _, _, moved_as in moves if moved_as == reason):
+                run.add(**{f"{reason}s": count})
+        if renewed:
+            run.add(renewed=renewed)
 
-    return run_chunks(run, rows=accounts, candidates=candidates, work=work, chunk_size=chunk_size)
+    rows = Account.objects.values_list("pk", flat=True)
+    return run_chunks(run, rows=rows, candidates=candidates, work=work, chunk_size=chunk_size)
