@@ -9,7 +9,7 @@ expires nothing.
 The rule is written once, as SQL that SQLite and PostgreSQL both run: `due_condition` says which lots are
 due, and each chunk of accounts `run_chunks` has locked is four statements whatever it holds: one expire
 entry per account with due lots (its ledger id minted by `public_id_new`, passed in), the allocation of each
-due lot's remainder to that entry, the allocated lots zeroed, and each account's balance set to its entry's
+due lot's remainder to that entry, the due lots zeroed, and each account's balance set to its entry's
 `balance_after`.
 """
 
@@ -28,15 +28,16 @@ ACTOR = "job:expire_points"
 
 
 def due_condition(program: Program, now: dt.datetime) -> tuple[str, dict] | None:
-    """The SQL condition (and its parameters) a due lot meets, on `lot` (loyalty_pointlot) joined to its
-    `account`; None under the `never` policy."""
+    """The SQL condition (and its parameters) a due lot meets, on `lot` (loyalty_pointlot); None under the
+    `never` policy."""
     at = connection.ops.adapt_datetimefield_value
     live, params = "lot.remaining > 0 AND NOT lot.pending", {"now": at(now)}
     if program.expiry_policy in (Program.ExpiryPolicy.ROLLING, Program.ExpiryPolicy.END_OF_YEAR):
         return f"{live} AND lot.expires_at <= %(now)s", params
     if program.expiry_policy == Program.ExpiryPolicy.INACTIVITY:
         # months_add(since, N) <= now, as bounds on `since` (months_add_reached).
-        since = "COALESCE(account.last_purchase_at, lot.created_at)"
+        last_purchase = "SELECT account.last_purchase_at FROM loyalty_account account WHERE account.id = lot.account_id"
+        since = f"COALESCE(({last_purchase}), lot.created_at)"
         reached = months_add_reached(program.expiry_months, now)
         inactive = [f"{since} < %(before)s"]
         params["before"] = at(reached.before)
@@ -49,7 +50,7 @@ def due_condition(program: Program, now: dt.datetime) -> tuple[str, dict] | None
 
 CANDIDATES = """
 SELECT DISTINCT lot.account_id
-FROM loyalty_pointlot lot JOIN loyalty_account account ON account.id = lot.account_id
+FROM loyalty_pointlot lot
 WHERE lot.account_id > %(after)s AND {due}
 ORDER BY lot.account_id
 LIMIT %(limit)s
@@ -60,7 +61,7 @@ ENTRIES_INSERT = """
 WITH minted (account_id, public_id) AS (VALUES {minted}),
 due AS (
     SELECT lot.account_id, SUM(lot.remaining) AS points
-    FROM loyalty_pointlot lot JOIN loyalty_account account ON account.id = lot.account_id
+    FROM loyalty_pointlot lot
     WHERE lot.account_id IN ({accounts}) AND {due}
     GROUP BY lot.account_id
 )
@@ -80,14 +81,13 @@ ALLOCATIONS_INSERT = """
 INSERT INTO loyalty_lotallocation (entry_id, lot_id, points)
 SELECT entry.id, lot.id, lot.remaining
 FROM loyalty_pointlot lot
-JOIN loyalty_account account ON account.id = lot.account_id
 JOIN loyalty_ledgerentry entry ON entry.account_id = lot.account_id
 WHERE entry.id IN ({entries}) AND {due}
 """
 
 LOTS_ZERO = """
-UPDATE loyalty_pointlot SET remaining = 0
-WHERE id IN (SELECT lot_id FROM loyalty_lotallocation WHERE entry_id IN ({entries}))
+UPDATE loyalty_pointlot AS lot SET remaining = 0
+WHERE lot.account_id IN ({accounts}) AND {due}
 """
 
 ACCOUNTS_UPDATE = """
@@ -125,7 +125,7 @@ def expire_points(*, now: dt.datetime, chunk_size: int = 1000) -> JobRun:
             entry_ids = ids_sql(entry_id for entry_id, _ in entries)
             cursor.execute(ALLOCATIONS_INSERT.format(entries=entry_ids, due=condition), params)
             lots = cursor.rowcount
-            cursor.execute(LOTS_ZERO.format(entries=entry_ids))
+            cursor.execute(LOTS_ZERO.format(accounts=ids_sql(accounts), due=condition), params)
             cursor.execute(ACCOUNTS_UPDATE.format(entries=entry_ids))
         run.add(points_expired=-sum(points for _, points in entries), members=len(entries), lots=lots)
 

@@ -1,72 +1,44 @@
-"""On PostgreSQL `expire_points` and `recalculate_tiers` run one statement per chunk; elsewhere the ORM path
-runs. Both must leave exactly the same books. Here both run, on PostgreSQL, over the same data."""
+"""The books `expire_points` leaves: entries, allocations, lots and balances, exactly, on SQLite and on
+PostgreSQL (the job is one set of SQL statements both run); a chunk's statement count; and the inactivity
+policy's due lots against `months_add`, at the instants where months clamp."""
 
 import datetime as dt
 import itertools
+import re
 from decimal import Decimal
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from hypothesis import given
+from hypothesis import strategies as st
 
+from loyalty.calendar import months_add, months_add_reached
 from loyalty.earning.services import refund_create, transaction_create
-from loyalty.ledger import jobs as expiry_job
+from loyalty.ledger.jobs import ACTOR, expire_points
 from loyalty.ledger.models import Account, LedgerEntry, LotAllocation, PointLot
 from loyalty.ledger.services import points_credit, points_debit
 from loyalty.program.loading import program_load
 from loyalty.shops.models import Shop
-from loyalty.tiers import jobs as tiers_job
-from loyalty.tiers.models import TierChange
+from members.public_ids import ALPHABET
 from tests.factories import MemberFactory
-
-pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
 UTC = dt.UTC
 DAY = dt.timedelta(days=1)
+MICRO = dt.timedelta(microseconds=1)
 T0 = dt.datetime(2025, 1, 10, 12, 0, tzinfo=UTC)
+NOW = T0 + 400 * DAY  # lots earned at T0 (rolling, 12 months) are due; those of T0 + 200 days are not
 PROGRAM = {
-    "name": "Paths", "currency": "EUR", "points_per_currency_unit": "1", "point_value": "0.01", "pending_days": 0,
-    "expiry": {"policy": "rolling", "months": 12}, "max_backdate_days": 3650, "allow_negative_balance": True,
+    "name": "Books", "currency": "EUR", "points_per_currency_unit": "1", "point_value": "0.01", "pending_days": 0,
+    "expiry": {"policy": "rolling", "months": 12}, "max_backdate_days": 3650, "allow_negative_balance": False,
     "tier_window_days": 365, "hold_ttl_minutes": 15,
 }  # fmt: skip
-TIERS = [
-    {"code": "bronze", "name": "Bronze", "threshold": 0, "multiplier": "1"},
-    {"code": "silver", "name": "Silver", "threshold": 500, "multiplier": "1"},
-    {"code": "gold", "name": "Gold", "threshold": 2000, "multiplier": "1"},
-]
-_ids = itertools.count(1)
-
-
-class _Vendor:
-    """The module's `connection`, claiming another vendor so the job takes its other path."""
-
-    def __init__(self, vendor: str) -> None:
-        self.vendor = vendor
-
-    def __getattr__(self, name):
-        return getattr(connection, name)
-
-
-class _Rollback(Exception):
-    pass
-
-
-def run_and_rollback(module, job, now, snapshot, *, vendor: str, chunk_size: int):
-    """(job counts, books) after running `job` taking the `vendor` path; the database is then as before."""
-    original = module.connection
-    module.connection = _Vendor(vendor)
-    try:
-        with transaction.atomic():
-            run = job(now=now, chunk_size=chunk_size)
-            result = (dict(run.counts), snapshot())
-            raise _Rollback
-    except _Rollback:
-        return result
-    finally:
-        module.connection = original
+ENTRY_ID = re.compile(f"^ent_[{ALPHABET}]{{20}}$")
+_orders = itertools.count(1)
 
 
 def buy(shop, member, total: str, at: dt.datetime):
-    order = f"order-{next(_ids)}"
+    order = f"order-{next(_orders)}"
     txn, created = transaction_create(
         shop=shop, member=member, external_id=order, currency="EUR", total=Decimal(total), occurred_at=at,
         lines=None, fingerprint=order, now=at,
@@ -75,103 +47,169 @@ def buy(shop, member, total: str, at: dt.datetime):
     return txn
 
 
+def lot_of(txn) -> PointLot:
+    return PointLot.objects.get(entry__transaction=txn, entry__kind=LedgerEntry.Kind.EARN)
+
+
+def available(member) -> int:
+    return Account.objects.values_list("available", flat=True).get(member=member)
+
+
+def remaining(*lots: PointLot) -> list[int]:
+    return [PointLot.objects.values_list("remaining", flat=True).get(pk=lot.pk) for lot in lots]
+
+
+def expire_entries(member) -> list[tuple]:
+    return list(
+        LedgerEntry.objects.filter(account__member=member, kind=LedgerEntry.Kind.EXPIRE).values_list(
+            "points", "pending_points", "held_points", "balance_after", "reference", "actor", "description",
+            "created_at",
+        )
+    )  # fmt: skip
+
+
+def drawn(member) -> dict[int, int]:
+    """{lot id: points} the member's expire entries took."""
+    rows = LotAllocation.objects.filter(entry__account__member=member, entry__kind=LedgerEntry.Kind.EXPIRE)
+    return dict(rows.values_list("lot_id", "points"))
+
+
+def books() -> tuple[list, ...]:
+    return (
+        list(Account.objects.order_by("pk").values_list("pk", "available", "pending", "held")),
+        list(LedgerEntry.objects.order_by("pk").values_list("pk", "public_id", "points", "balance_after")),
+        list(PointLot.objects.order_by("pk").values_list("pk", "remaining")),
+        list(LotAllocation.objects.order_by("pk").values_list("entry_id", "lot_id", "points")),
+    )
+
+
 @pytest.fixture
-def shop() -> Shop:
-    assert connection.vendor == "postgresql"
-    program_load({"program": PROGRAM, "tiers": TIERS, "shops": [{"code": "shop-a", "name": "A"}]})
+def shop(db) -> Shop:
+    program_load({"program": PROGRAM, "shops": [{"code": "shop-a", "name": "A"}]})
     return Shop.objects.get(code="shop-a")
 
 
-def expiry_books():
-    return (
-        list(Account.objects.order_by("pk").values_list("pk", "available", "pending", "held")),
-        list(
-            LedgerEntry.objects.filter(kind=LedgerEntry.Kind.EXPIRE)
-            .order_by("account_id")
-            .values_list(
-                "account_id",
-                "kind",
-                "points",
-                "pending_points",
-                "held_points",
-                "balance_after",
-                "reference",
-                "actor",
-                "description",
-                "created_at",
-            )  # fmt: skip
-        ),
-        sorted(
-            LotAllocation.objects.filter(entry__kind=LedgerEntry.Kind.EXPIRE).values_list(
-                "entry__account_id", "lot_id", "points"
-            )
-        ),
-        list(PointLot.objects.order_by("pk").values_list("pk", "remaining", "pending")),
-    )
+def expired(points: int, balance_after: int) -> tuple:
+    return (-points, 0, 0, balance_after, "", ACTOR, f"{points} points expired", NOW)
 
 
-def test_expiry_one_statement_and_orm_paths_leave_the_same_books(shop):
-    now = T0 + 400 * DAY
-    members = [MemberFactory() for _ in range(7)]
-    for index, member in enumerate(members):
-        buy(shop, member, f"{100 + index}.00", T0)  # due (12 months)
-        buy(shop, member, "50.00", T0 + 200 * DAY)  # not yet due
-        if index % 2:
-            points_debit(member=member, points=30 + index, now=T0 + 10 * DAY)  # part of the due lot spent
-        if index % 3 == 0:
-            points_credit(member=member, points=25, now=T0)  # never expires
-        if index == 5:
-            points_debit(member=member, points=120, now=T0 + 300 * DAY)  # all that is left, due lot included
-    expired = MemberFactory()
-    buy(shop, expired, "10.00", T0)
-    refund_create(shop=shop, txn=buy(shop, expired, "400.00", T0), external_id="r-1", amount=Decimal("400.00"),
+def test_the_books_after_expiry_over_several_chunks(shop):
+    whole, spent, bonus, two, gone, refunded = (MemberFactory() for _ in range(6))
+    whole_due, whole_later = lot_of(buy(shop, whole, "100.00", T0)), lot_of(buy(shop, whole, "50.00", T0 + 200 * DAY))
+    spent_due = lot_of(buy(shop, spent, "101.00", T0))
+    points_debit(member=spent, points=31, now=T0 + 10 * DAY)  # drawn from the due lot, the soonest to expire
+    bonus_kept = points_credit(member=bonus, points=25, now=T0).lot  # credited without an expiry
+    bonus_due = lot_of(buy(shop, bonus, "102.00", T0))
+    two_due = [lot_of(buy(shop, two, "40.00", T0)), lot_of(buy(shop, two, "60.00", T0 + DAY))]
+    buy(shop, gone, "80.00", T0)
+    points_debit(member=gone, points=80, now=T0 + 300 * DAY)  # nothing left to expire
+    small, big = lot_of(buy(shop, refunded, "10.00", T0)), lot_of(buy(shop, refunded, "400.00", T0))
+    refund_create(shop=shop, txn=big.entry.transaction, external_id="r-1", amount=Decimal("400.00"),
                   fingerprint="r-1", now=T0 + DAY)  # fmt: skip
+    assert remaining(small, big) == [0, 10]  # the claw-back drew the soonest-expiring lot first
 
-    one = run_and_rollback(expiry_job, expiry_job.expire_points, now, expiry_books, vendor="postgresql", chunk_size=3)
-    orm = run_and_rollback(expiry_job, expiry_job.expire_points, now, expiry_books, vendor="sqlite", chunk_size=3)
+    run = expire_points(now=NOW, chunk_size=2)
 
-    assert one[0]["points_expired"] > 0 and one[0]["members"] >= 6
-    assert one == orm
+    assert run.counts == {"points_expired": 100 + 70 + 102 + 100 + 10, "members": 5, "lots": 6}
+    assert (run.accounts, run.chunks) == (5, 3)
+    assert [available(m) for m in (whole, spent, bonus, two, gone, refunded)] == [50, 0, 25, 0, 0, 0]
+    assert expire_entries(whole) == [expired(100, 50)]
+    assert expire_entries(spent) == [expired(70, 0)]
+    assert expire_entries(bonus) == [expired(102, 25)]
+    assert expire_entries(two) == [expired(100, 0)]
+    assert expire_entries(gone) == []
+    assert expire_entries(refunded) == [expired(10, 0)]
+    assert drawn(whole) == {whole_due.pk: 100}
+    assert drawn(spent) == {spent_due.pk: 70}
+    assert drawn(bonus) == {bonus_due.pk: 102}
+    assert drawn(two) == {two_due[0].pk: 40, two_due[1].pk: 60}
+    assert drawn(refunded) == {big.pk: 10}
+    assert remaining(whole_due, whole_later, spent_due, bonus_kept, bonus_due, *two_due, big) == [
+        0,
+        50,
+        0,
+        25,
+        0,
+        0,
+        0,
+        0,
+    ]
+    public_ids = list(LedgerEntry.objects.filter(kind=LedgerEntry.Kind.EXPIRE).values_list("public_id", flat=True))
+    assert len(set(public_ids)) == 5 and all(ENTRY_ID.match(public_id) for public_id in public_ids)
+    before = books()
+
+    rerun = expire_points(now=NOW, chunk_size=2)
+
+    assert rerun.summary() == "expire_points: nothing due" and books() == before
 
 
-def tier_books():
-    """Keyed by member: the job opens accounts for members without one, and an account id drawn from a
-    PostgreSQL sequence is not given back when the run is rolled back."""
-    return (
-        list(Account.objects.order_by("member_id").values_list("member_id", "tier__code", "tier_valid_until")),
-        sorted(
-            TierChange.objects.values_list(
-                "account__member_id",
-                "from_tier__code",
-                "to_tier__code",
-                "reason",
-                "qualifying_points",
-                "valid_until",
-                "created_at",
-            ),
-            key=repr,
-        ),
-    )
+def test_a_chunk_is_the_same_statements_however_many_members_and_lots_it_holds(shop):
+    def run_counting(members: int, lots: int, at: dt.datetime) -> tuple[dict, int]:
+        for _ in range(members):
+            member = MemberFactory()
+            for index in range(lots):
+                buy(shop, member, f"{10 + index}.00", at - 366 * DAY + index * dt.timedelta(hours=1))
+        with CaptureQueriesContext(connection) as queries:
+            run = expire_points(now=at)
+        return run.counts, len(queries)
+
+    one = run_counting(1, 1, NOW)
+    many = run_counting(4, 5, NOW + 30 * DAY)
+
+    assert one[0] == {"points_expired": 10, "members": 1, "lots": 1}
+    assert many[0] == {"points_expired": 4 * (10 + 11 + 12 + 13 + 14), "members": 4, "lots": 20}
+    assert one[1] == many[1]
 
 
-def test_tiers_one_statement_and_orm_paths_leave_the_same_books(shop):
-    now = T0 + 365 * DAY + 30 * DAY
-    spends = ["2500.00", "2500.00", "600.00", "100.00", "1999.00", "0.50"]
-    members = [MemberFactory() for _ in spends]
-    for member, total in zip(members, spends, strict=True):
-        buy(shop, member, total, T0)  # upgrades inside the purchase; the tier is past its validity by `now`
-    buy(shop, members[1], "2100.00", T0 + 100 * DAY)  # still qualifies for gold: renewed
-    buy(shop, members[2], "300.00", T0 + 300 * DAY)  # silver -> bronze
-    buy(shop, members[4], "600.00", T0 + 200 * DAY)  # upgraded to gold inside the purchase
-    refund_create(shop=shop, txn=buy(shop, members[5], "800.00", T0 + 200 * DAY), external_id="r-1",
-                  amount=Decimal("700.00"), fingerprint="r-1", now=T0 + 201 * DAY)  # fmt: skip
-    Account.objects.filter(member=members[1]).update(tier_valid_until=T0 + 380 * DAY)  # lapsed, still qualifies
-    Account.objects.filter(member=members[3]).update(tier=None, tier_valid_until=None)  # qualifies for bronze
-    MemberFactory()  # no account at all: both paths open one and place it in the base tier
-    points_credit(member=MemberFactory(), points=5, now=T0)  # an account, no purchases
+# --- the inactivity policy's due lots -------------------------------------------------------------------
 
-    one = run_and_rollback(tiers_job, tiers_job.recalculate_tiers, now, tier_books, vendor="postgresql", chunk_size=2)
-    orm = run_and_rollback(tiers_job, tiers_job.recalculate_tiers, now, tier_books, vendor="sqlite", chunk_size=2)
 
-    assert {"downgrades", "renewed", "upgrades"} <= set(one[0])
-    assert one == orm
+@given(
+    moment=st.datetimes(min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2100, 1, 1), timezones=st.just(UTC)),
+    now=st.datetimes(min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2100, 1, 1), timezones=st.just(UTC)),
+    months=st.integers(min_value=1, max_value=40),
+)
+def test_months_add_reached_holds_exactly_the_instants_months_add_takes_to_now_or_before(moment, now, months):
+    assert (moment in months_add_reached(months, now)) == (months_add(moment, months) <= now)
+
+
+NOWS = [
+    dt.datetime(2026, 2, 28, 10, 0, tzinfo=UTC),  # the last day of a short month: 28-31 January clamp onto it
+    dt.datetime(2028, 2, 29, 23, 59, 59, 999999, tzinfo=UTC),  # leap day, just before midnight
+    dt.datetime(2026, 3, 30, 8, 30, tzinfo=UTC),  # a day February does not have
+    dt.datetime(2026, 4, 30, 0, 0, tzinfo=UTC),  # the last day of a 30-day month, at midnight
+    dt.datetime(2026, 7, 15, 12, 0, 0, 500000, tzinfo=UTC),  # mid-month, with microseconds
+]
+
+
+def instants_around(now: dt.datetime, months: int) -> list[dt.datetime]:
+    """Instants near the inactivity boundary: ten days from three before `now` less `months` (so the days
+    that clamp onto a month's last day are in), each at midnight, at now's time of day and a microsecond
+    either side of it."""
+    first = (months_add(now, -months) - 3 * DAY).replace(hour=0, minute=0, second=0, microsecond=0)
+    days = [first + index * DAY for index in range(10)]
+    time_of_day = now - now.replace(hour=0, minute=0, second=0, microsecond=0)
+    return sorted({day + shift for day in days for shift in (0 * DAY, time_of_day - MICRO, time_of_day,
+                                                              time_of_day + MICRO)})  # fmt: skip
+
+
+@pytest.mark.parametrize("now", NOWS, ids=lambda now: now.isoformat())
+def test_inactivity_expires_exactly_the_lots_months_add_puts_at_or_before_now(shop, now):
+    months = 1
+    program_load({"program": {**PROGRAM, "expiry": {"policy": "inactivity", "months": months}}})
+    purchased, credited = {}, {}
+    for instant in instants_around(now, months):
+        buyer = MemberFactory()  # last purchase at `instant`, lot older
+        points_credit(member=buyer, points=1, now=instant - 400 * DAY)
+        Account.objects.filter(member=buyer).update(last_purchase_at=instant)
+        purchased[buyer.pk] = instant
+        never = MemberFactory()  # never purchased: the lot's own age counts
+        points_credit(member=never, points=1, now=instant)
+        credited[never.pk] = instant
+    due = {pk for pk, since in (purchased | credited).items() if months_add(since, months) <= now}
+    assert 0 < len(due) < len(purchased) + len(credited)
+
+    expire_points(now=now)
+
+    gone = set(Account.objects.filter(available=0).values_list("member_id", flat=True))
+    assert gone == due
