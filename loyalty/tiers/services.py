@@ -4,7 +4,7 @@ Qualifying points are the base points of purchases in the last `tier_window_days
 caller counts them (`loyalty.earning.selectors.qualifying_points`). A member is upgraded inside the purchase
 that lifts them (the purchase itself earns at the old tier); re-qualifying for the tier they hold extends its
 validity to a full window from now. Downgrades happen only in `recalculate_tiers`, once the validity has
-passed.
+passed. `tier_decide` states the rule for both; the job runs it as SQL, pinned to it by its tests.
 """
 
 import datetime as dt
