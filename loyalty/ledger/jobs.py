@@ -7,10 +7,10 @@ after it was credited), and a lot stamped with an expiry under an earlier policy
 expires nothing.
 
 The rule is written once, as SQL that SQLite and PostgreSQL both run: `due_condition` says which lots are
-due, and each chunk of accounts `run_chunks` has locked is four statements whatever it holds: one expire
-entry per account with due lots (its ledger id minted by `public_id_new`, passed in), the allocation of each
-due lot's remainder to that entry, the due lots zeroed, and each account's balance set to its entry's
-`balance_after`.
+due. Each chunk of accounts `run_chunks` has locked is five statements whatever it holds: its due lots read
+once, one expire entry per account holding some (its ledger id minted by `public_id_new`, passed in), the
+allocation of each due lot's remainder to that entry, the lots zeroed, and each account's balance set to
+its entry's `balance_after`. Ids and points travel as integer literals (`ids_sql`).
 """
 
 import datetime as dt
@@ -56,39 +56,29 @@ ORDER BY lot.account_id
 LIMIT %(limit)s
 """
 
+DUE_LOTS = """
+SELECT lot.id, lot.account_id, lot.remaining
+FROM loyalty_pointlot lot
+WHERE lot.account_id IN ({accounts}) AND {due}
+ORDER BY lot.account_id, lot.id
+"""
+
 # One entry per account holding due lots: their remainders, off the balance the locked account holds.
 ENTRIES_INSERT = """
-WITH minted (account_id, public_id) AS (VALUES {minted}),
-due AS (
-    SELECT lot.account_id, SUM(lot.remaining) AS points
-    FROM loyalty_pointlot lot
-    WHERE lot.account_id IN ({accounts}) AND {due}
-    GROUP BY lot.account_id
-)
+WITH expiring (account_id, points, public_id) AS (VALUES {expiring})
 INSERT INTO loyalty_ledgerentry
     (public_id, account_id, kind, points, pending_points, held_points, balance_after, reference, actor,
      description, created_at)
-SELECT minted.public_id, account.id, %(kind)s, -due.points, 0, 0, account.available - due.points, '', %(actor)s,
-       due.points || ' points expired', %(now)s
-FROM due
-JOIN loyalty_account account ON account.id = due.account_id
-JOIN minted ON minted.account_id = due.account_id
+SELECT expiring.public_id, account.id, %(kind)s, -expiring.points, 0, 0, account.available - expiring.points, '',
+       %(actor)s, expiring.points || ' points expired', %(now)s
+FROM expiring JOIN loyalty_account account ON account.id = expiring.account_id
 ORDER BY account.id
-RETURNING id, points
+RETURNING id, account_id
 """
 
-ALLOCATIONS_INSERT = """
-INSERT INTO loyalty_lotallocation (entry_id, lot_id, points)
-SELECT entry.id, lot.id, lot.remaining
-FROM loyalty_pointlot lot
-JOIN loyalty_ledgerentry entry ON entry.account_id = lot.account_id
-WHERE entry.id IN ({entries}) AND {due}
-"""
+ALLOCATIONS_INSERT = "INSERT INTO loyalty_lotallocation (entry_id, lot_id, points) VALUES {allocations}"
 
-LOTS_ZERO = """
-UPDATE loyalty_pointlot AS lot SET remaining = 0
-WHERE lot.account_id IN ({accounts}) AND {due}
-"""
+LOTS_ZERO = "UPDATE loyalty_pointlot SET remaining = 0 WHERE id IN ({lots})"
 
 ACCOUNTS_UPDATE = """
 UPDATE loyalty_account SET available = entry.balance_after
@@ -111,23 +101,32 @@ def expire_points(*, now: dt.datetime, chunk_size: int = 1000) -> JobRun:
             return [account_id for (account_id,) in cursor.fetchall()]
 
     def work(accounts: list[int]) -> None:
-        # An id for every account of the chunk (those without due lots leave theirs unused).
-        minted = {f"id{index}": public_id_new("ent") for index in range(len(accounts))}
-        values = ", ".join(f"({int(account_id)}, %(id{index})s)" for index, account_id in enumerate(accounts))
         with connection.cursor() as cursor:
+            cursor.execute(DUE_LOTS.format(accounts=ids_sql(accounts), due=condition), params)
+            lots = cursor.fetchall()
+            if not lots:
+                return
+            points: dict[int, int] = {}
+            for _, account_id, remaining in lots:
+                points[account_id] = points.get(account_id, 0) + remaining
+            minted = {f"id{index}": public_id_new("ent") for index in range(len(points))}
+            expiring = ", ".join(
+                f"({int(account_id)}, {int(total)}, %(id{index})s)"
+                for index, (account_id, total) in enumerate(points.items())
+            )
             cursor.execute(
-                ENTRIES_INSERT.format(minted=values, accounts=ids_sql(accounts), due=condition),
+                ENTRIES_INSERT.format(expiring=expiring),
                 {**params, **minted, "kind": LedgerEntry.Kind.EXPIRE, "actor": ACTOR},
             )
-            entries = cursor.fetchall()
-            if not entries:
-                return
-            entry_ids = ids_sql(entry_id for entry_id, _ in entries)
-            cursor.execute(ALLOCATIONS_INSERT.format(entries=entry_ids, due=condition), params)
-            lots = cursor.rowcount
-            cursor.execute(LOTS_ZERO.format(accounts=ids_sql(accounts), due=condition), params)
-            cursor.execute(ACCOUNTS_UPDATE.format(entries=entry_ids))
-        run.add(points_expired=-sum(points for _, points in entries), members=len(entries), lots=lots)
+            entry_of = {account_id: entry_id for entry_id, account_id in cursor.fetchall()}
+            allocations = ", ".join(
+                f"({int(entry_of[account_id])}, {int(lot_id)}, {int(remaining)})"
+                for lot_id, account_id, remaining in lots
+            )
+            cursor.execute(ALLOCATIONS_INSERT.format(allocations=allocations))
+            cursor.execute(LOTS_ZERO.format(lots=ids_sql(lot_id for lot_id, _, _ in lots)))
+            cursor.execute(ACCOUNTS_UPDATE.format(entries=ids_sql(entry_of.values())))
+        run.add(points_expired=sum(points.values()), members=len(points), lots=len(lots))
 
     rows = Account.objects.values_list("pk", flat=True)
     return run_chunks(run, rows=rows, candidates=candidates, work=work, chunk_size=chunk_size)
