@@ -83,7 +83,7 @@ LOTS_ZERO = "UPDATE loyalty_pointlot SET remaining = 0 WHERE id IN ({lots})"
 ACCOUNTS_UPDATE = """
 UPDATE loyalty_account SET available = entry.balance_after
 FROM loyalty_ledgerentry entry
-WHERE entry.account_id = loyalty_account.id AND entry.id IN ({entries})
+WHERE loyalty_account.id IN ({accounts}) AND entry.account_id = loyalty_account.id AND entry.id IN ({entries})
 """
 
 
@@ -125,7 +125,7 @@ def expire_points(*, now: dt.datetime, chunk_size: int = 1000) -> JobRun:
             )
             cursor.execute(ALLOCATIONS_INSERT.format(allocations=allocations))
             cursor.execute(LOTS_ZERO.format(lots=ids_sql(lot_id for lot_id, _, _ in lots)))
-            cursor.execute(ACCOUNTS_UPDATE.format(entries=ids_sql(entry_of.values())))
+            cursor.execute(ACCOUNTS_UPDATE.format(accounts=ids_sql(entry_of), entries=ids_sql(entry_of.values())))
         run.add(points_expired=sum(points.values()), members=len(points), lots=len(lots))
 
     rows = Account.objects.values_list("pk", flat=True)

@@ -68,7 +68,7 @@ RETURNING id, account_id, reason
 MOVES_APPLY = """
 UPDATE loyalty_account SET tier_id = move.to_tier_id, tier_valid_until = move.valid_until
 FROM loyalty_tierchange move
-WHERE move.account_id = loyalty_account.id AND move.id IN ({moves})
+WHERE loyalty_account.id IN ({moved}) AND move.account_id = loyalty_account.id AND move.id IN ({moves})
 """
 
 # What is still lapsed after the moves holds a tier its points reach (or it would have moved down): renewed.
@@ -119,7 +119,8 @@ def recalculate_tiers(*, now: dt.datetime, chunk_size: int = 1000) -> JobRun:
             cursor.execute(MOVES_INSERT.format(accounts=ids_sql(accounts)), params)
             moves = cursor.fetchall()
             if moves:
-                cursor.execute(MOVES_APPLY.format(moves=ids_sql(move_id for move_id, _, _ in moves)))
+                moved = ids_sql(account_id for _, account_id, _ in moves)
+                cursor.execute(MOVES_APPLY.format(moved=moved, moves=ids_sql(move_id for move_id, _, _ in moves)))
             unmoved = set(accounts).difference(account_id for _, account_id, _ in moves)
             renewed = 0
             if unmoved:
