@@ -6,10 +6,10 @@ keeps it for another window, and one who does not moves to the highest tier they
 Each move is a TierChange row. Members without an account yet (enrolled before tiers placed them at
 enrollment) get one first, so they are upgraded into the base tier like any account holding no tier.
 
-The job decides in SQL that SQLite and PostgreSQL both run, three statements per chunk of accounts
+The job decides in SQL that SQLite and PostgreSQL both run, two statements per chunk of accounts
 `run_chunks` has locked, whatever it holds: the moves (qualifying points, the best tier they reach, the
-decision) inserted as TierChange rows, the moved accounts updated from them, then the lapsed tiers that
-were not moved renewed. tests/loyalty/tiers/test_recalculation_job_books.py pins these statements to
+decision) inserted as TierChange rows, then one UPDATE of the moved accounts and of the lapsed tiers that
+were not moved, which are renewed. tests/loyalty/tiers/test_recalculation_job_books.py pins these statements to
 `tier_decide` on both databases. Qualifying points are the base points of purchases in the last
 `tier_window_days`, net of refunds: the sum of `qualifying_points` over the member's rows of
 `loyalty_transaction` (the purchases table, read here by its name, since earning builds on tiers and not
@@ -18,6 +18,7 @@ loyalty/earning/selectors.py counts them at checkout.
 """
 
 import datetime as dt
+from collections import defaultdict
 
 from django.db import connection
 
@@ -62,19 +63,17 @@ SELECT id, tier_id, best_id, reason, points, CASE WHEN best_id IS NOT NULL THEN 
 FROM decided
 WHERE reason IS NOT NULL
 ORDER BY id
-RETURNING id, account_id, reason
+RETURNING account_id, to_tier_id, reason
 """
 
-MOVES_APPLY = """
-UPDATE loyalty_account SET tier_id = move.to_tier_id, tier_valid_until = move.valid_until
-FROM loyalty_tierchange move
-WHERE loyalty_account.id IN ({moved}) AND move.account_id = loyalty_account.id AND move.id IN ({moves})
-"""
-
-# What is still lapsed after the moves holds a tier its points reach (or it would have moved down): renewed.
-RENEWALS_UPDATE = """
-UPDATE loyalty_account SET tier_valid_until = %(renewed)s
-WHERE id IN ({unmoved}) AND tier_id IS NOT NULL AND (tier_valid_until IS NULL OR tier_valid_until <= %(now)s)
+# The moved accounts take their move's tier ({moved_to}: one branch per tier moved to) and validity; what is
+# still lapsed and holds a tier after the moves reaches it (or it would have moved down): renewed.
+ACCOUNTS_UPDATE = """
+UPDATE loyalty_account
+SET tier_id = CASE WHEN id IN ({to_none}) THEN NULL {moved_to} ELSE tier_id END,
+    tier_valid_until = CASE WHEN id IN ({to_none}) THEN NULL ELSE %(renewed)s END
+WHERE id IN ({moved})
+   OR (id IN ({accounts}) AND tier_id IS NOT NULL AND (tier_valid_until IS NULL OR tier_valid_until <= %(now)s))
 """
 
 
@@ -118,14 +117,20 @@ def recalculate_tiers(*, now: dt.datetime, chunk_size: int = 1000) -> JobRun:
         with connection.cursor() as cursor:
             cursor.execute(MOVES_INSERT.format(accounts=ids_sql(accounts)), params)
             moves = cursor.fetchall()
-            if moves:
-                moved = ids_sql(account_id for _, account_id, _ in moves)
-                cursor.execute(MOVES_APPLY.format(moved=moved, moves=ids_sql(move_id for move_id, _, _ in moves)))
-            unmoved = set(accounts).difference(account_id for _, account_id, _ in moves)
-            renewed = 0
-            if unmoved:
-                cursor.execute(RENEWALS_UPDATE.format(unmoved=ids_sql(sorted(unmoved))), params)
-                renewed = cursor.rowcount
+            moved_to = defaultdict(list)
+            for account_id, tier_id, _ in moves:
+                moved_to[tier_id].append(account_id)
+            branches = " ".join(
+                f"WHEN id IN ({ids_sql(ids)}) THEN {int(tier_id)}" for tier_id, ids in moved_to.items() if tier_id
+            )
+            cursor.execute(
+                ACCOUNTS_UPDATE.format(
+                    to_none=ids_sql(moved_to[None]) or "NULL", moved_to=branches,
+                    moved=ids_sql(account_id for account_id, _, _ in moves) or "NULL", accounts=ids_sql(accounts),
+                ),
+                params,
+            )  # fmt: skip
+            renewed = cursor.rowcount - len(moves)
         for reason in (TierChange.Reason.UPGRADE, TierChange.Reason.DOWNGRADE):
             if count := sum(1 for _, _, moved_as in moves if moved_as == reason):
                 run.add(**{f"{reason}s": count})
