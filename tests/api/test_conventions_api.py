@@ -27,8 +27,8 @@ from loyalty.shops.models import ApiKey, Shop
 from loyalty.shops.services import api_key_revoke
 from members.models import Member
 from members.services import PHONE_INPUT_PATTERN
-from tests.api.conftest import Api, balance, line, purchase
-from tests.api.state import db_state
+from tests.support.api import Api, balance, line, purchase
+from tests.support.state import db_state
 
 AUTH_MISSING = {
     "type": "authentication_error",

@@ -19,8 +19,8 @@ from loyalty.earning.models import Transaction
 from loyalty.ledger.models import LedgerEntry
 from loyalty.ledger.services import points_credit
 from loyalty.membership import api as members_api
-from tests.api.conftest import purchase
-from tests.api.state import db_state
+from tests.support.api import purchase
+from tests.support.state import db_state
 
 # The reproducer schemathesis printed in the failing CI run, byte for byte.
 REPRODUCER = (

@@ -7,6 +7,7 @@ to 60 days late, so a purchase reported 40 days late arrives about ten days past
 """
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 from django.utils import timezone
@@ -17,7 +18,7 @@ from loyalty.ledger.jobs import expire_points
 from loyalty.ledger.models import Account, LedgerEntry, PointLot
 from loyalty.ledger.services import points_debit
 from loyalty.ledger.verify import ledger_verify
-from tests.api.conftest import Decimal, balance, purchase
+from tests.support.api import balance, purchase
 
 pytestmark = pytest.mark.django_db
 

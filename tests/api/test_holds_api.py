@@ -8,8 +8,8 @@ from django.utils import timezone
 from loyalty.holds.models import Hold
 from loyalty.ledger.models import LedgerEntry
 from members.services import member_set_status
-from tests.api.conftest import balance
-from tests.api.state import db_state
+from tests.support.api import balance
+from tests.support.state import db_state
 
 
 def iso(moment: dt.datetime) -> str:

@@ -5,7 +5,7 @@ from django.test import override_settings
 from loyalty.idempotency.jobs import idempotency_keys_purge
 from loyalty.idempotency.models import IdempotentRequest
 from loyalty.idempotency.tasks import purge_idempotency_keys_task as purge_idempotency_keys
-from tests.api.conftest import purchase
+from tests.support.api import purchase
 
 
 def stored_keys() -> list[str]:

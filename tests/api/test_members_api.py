@@ -8,8 +8,8 @@ from loyalty.idempotency.models import IdempotentRequest
 from loyalty.ledger.services import points_credit, points_debit
 from members.models import Member
 from members.services import member_enroll
-from tests.api.conftest import balance, purchase
-from tests.api.state import db_state
+from tests.support.api import balance, purchase
+from tests.support.state import db_state
 
 
 def iso(moment: dt.datetime) -> str:

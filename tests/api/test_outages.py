@@ -22,7 +22,7 @@ from loyalty.earning import api as transactions_api
 from loyalty.earning.models import Transaction
 from loyalty.ledger.models import LedgerEntry
 from loyalty.queueing import task_enqueue
-from tests.api.conftest import purchase
+from tests.support.api import purchase
 
 CLOSED_PORT_REDIS = {
     "default": {

@@ -16,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 
 from loyalty.ledger.services import points_credit, points_debit
 from loyalty.program.loading import program_load
-from tests.api.conftest import purchase
+from tests.support.api import purchase
 
 TRANSACTION_BUDGET = 10
 # Reads: + SAVEPOINT and RELEASE, which a read gets only inside a caller's transaction (here the test's).

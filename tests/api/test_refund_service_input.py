@@ -5,7 +5,7 @@ import pytest
 from loyalty.earning.models import Refund
 from loyalty.earning.services import refund_create, transaction_create
 from loyalty.errors import InvalidRequest
-from tests.api.conftest import balance
+from tests.support.api import balance
 
 
 @pytest.mark.parametrize("amount", [Decimal(0), Decimal("-1.00"), 5, "5.00"])

@@ -11,8 +11,8 @@ from django.test import Client
 from loyalty.earning.models import Refund, Transaction
 from loyalty.ledger.models import LedgerEntry
 from loyalty.ledger.services import points_debit
-from tests.api.conftest import balance, line, purchase
-from tests.api.state import db_state
+from tests.support.api import balance, line, purchase
+from tests.support.state import db_state
 
 
 def error(r) -> dict:

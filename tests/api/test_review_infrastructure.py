@@ -16,8 +16,8 @@ from loyalty.earning import api as transactions_api
 from loyalty.earning.models import Transaction
 from loyalty.shops import services as shop_services
 from loyalty.shops.models import ApiKey, Shop
-from tests.api.conftest import balance, purchase
-from tests.api.state import db_state
+from tests.support.api import balance, purchase
+from tests.support.state import db_state
 
 
 def error(r) -> dict:

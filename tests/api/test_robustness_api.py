@@ -25,8 +25,8 @@ from loyalty.idempotency.models import IdempotentRequest
 from loyalty.program.loading import program_load
 from loyalty.shops.models import ApiKey
 from loyalty.shops.services import api_keys_cache_clear
-from tests.api.conftest import balance, purchase
-from tests.api.state import db_state
+from tests.support.api import balance, purchase
+from tests.support.state import db_state
 
 PROJECT = Path(__file__).resolve().parents[2]
 UNAVAILABLE = {

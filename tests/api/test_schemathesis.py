@@ -37,8 +37,8 @@ from loyalty.ledger.services import points_credit
 from loyalty.program.loading import program_load
 from loyalty.shops.models import Shop
 from loyalty.shops.services import api_key_create
-from tests.api.conftest import PROGRAM
 from tests.factories import MemberFactory
+from tests.support.api import PROGRAM
 
 MAX_EXAMPLES = 60
 HTTPS = {"X-Forwarded-Proto": "https"}  # SECURE_SSL_REDIRECT is on without DEBUG; the proxy header says https

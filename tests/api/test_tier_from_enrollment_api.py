@@ -18,8 +18,8 @@ from loyalty.program.loading import program_load
 from loyalty.tiers.jobs import recalculate_tiers
 from loyalty.tiers.models import TierChange
 from members.models import Member
-from tests.api.conftest import purchase
 from tests.factories import MemberFactory
+from tests.support.api import purchase
 
 pytestmark = pytest.mark.django_db
 

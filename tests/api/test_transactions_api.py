@@ -10,8 +10,8 @@ from loyalty.earning.models import Campaign, Transaction
 from loyalty.ledger.models import LedgerEntry, PointLot
 from loyalty.program.selectors import settings_cache_clear
 from members.services import member_set_status
-from tests.api.conftest import balance, line, purchase
-from tests.api.state import db_state
+from tests.support.api import balance, line, purchase
+from tests.support.state import db_state
 
 
 def iso(moment: dt.datetime) -> str:

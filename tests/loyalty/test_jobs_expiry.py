@@ -21,8 +21,8 @@ from loyalty.program.loading import program_load
 from loyalty.program.selectors import program_get
 from loyalty.shops.models import Shop
 from loyalty.shops.services import api_key_create
-from tests.api.conftest import Api
 from tests.factories import MemberFactory
+from tests.support.api import Api
 
 pytestmark = pytest.mark.django_db
 

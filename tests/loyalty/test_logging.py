@@ -26,7 +26,7 @@ from loyalty.jobs.registry import job_run
 from loyalty.ledger.tasks import expire_points_task
 from loyalty.shops.models import Shop
 from loyalty.shops.services import api_key_create
-from tests.api.conftest import Api
+from tests.support.api import Api
 
 PROJECT = Path(__file__).resolve().parents[2]
 UUID_HEX = re.compile(r"[0-9a-f]{32}")

@@ -20,8 +20,8 @@ from loyalty.shops.models import Shop
 from loyalty.shops.services import api_key_create
 from loyalty.tiers.jobs import recalculate_tiers
 from loyalty.tiers.models import TierChange
-from tests.api.conftest import Api
 from tests.factories import MemberFactory
+from tests.support.api import Api
 
 pytestmark = pytest.mark.django_db
 

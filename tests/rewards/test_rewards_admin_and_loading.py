@@ -16,8 +16,8 @@ from loyalty.tiers.models import Tier
 from rewards.admin import RewardAdmin
 from rewards.models import Redemption, Reward, Voucher
 from rewards.services import reward_redeem
-from tests.api.conftest import PROGRAM
-from tests.rewards.conftest import TIERS, balance, redeemed, reward_item, world
+from tests.support.api import PROGRAM, balance
+from tests.support.rewards import TIERS, redeemed, reward_item, world
 
 pytestmark = pytest.mark.django_db
 

@@ -18,7 +18,7 @@ from loyalty.subscriptions.jobs import renew_subscriptions
 from rewards.errors import SubscriptionRequired
 from rewards.models import Reward
 from rewards.services import reward_redeem
-from tests.subscriptions.conftest import DAY, GRACE, cancel, fresh, pay, subscribe
+from tests.support.subscriptions import DAY, GRACE, cancel, fresh, pay, subscribe
 
 T0 = dt.datetime(2026, 4, 30, 10, 0, tzinfo=dt.UTC)  # after the `now` fixture, when member_with_points funds
 SECOND = dt.timedelta(seconds=1)

@@ -15,9 +15,9 @@ from loyalty.program.loading import ProgramFileError, program_load
 from loyalty.subscriptions.jobs import renew_subscriptions
 from loyalty.subscriptions.models import Plan, Subscription, SubscriptionPayment
 from members.models import Member
-from tests.api.conftest import balance
 from tests.factories import MemberFactory
-from tests.subscriptions.conftest import GRACE, PLAN_ITEMS, PLANS, SUBSCRIPTIONS, bonus_entries, fresh, moves, snapshot
+from tests.support.api import balance
+from tests.support.subscriptions import GRACE, PLAN_ITEMS, PLANS, SUBSCRIPTIONS, bonus_entries, fresh, moves, snapshot
 
 
 def subscribe_api(api, member, plan="plus", **headers):

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from loyalty.calendar import months_add
 from loyalty.subscriptions.models import Plan, Subscription
 from loyalty.subscriptions.services import period_end
-from tests.subscriptions.conftest import fresh, pay, subscribe
+from tests.support.subscriptions import fresh, pay, subscribe
 
 moments = st.datetimes(
     min_value=dt.datetime(1990, 1, 1), max_value=dt.datetime(2200, 12, 31), timezones=st.just(dt.UTC)

@@ -12,7 +12,7 @@ from loyalty.ledger.models import Account
 from loyalty.subscriptions.jobs import renew_subscriptions
 from loyalty.subscriptions.models import Subscription
 from tests.factories import MemberFactory
-from tests.subscriptions.conftest import DAY, GRACE, cancel, fresh, moves, pay, snapshot, subscribe
+from tests.support.subscriptions import DAY, GRACE, cancel, fresh, moves, pay, snapshot, subscribe
 
 T0 = dt.datetime(2026, 1, 31, 9, 0, tzinfo=dt.UTC)
 SECOND = dt.timedelta(seconds=1)

@@ -11,7 +11,7 @@ from loyalty.subscriptions.jobs import renew_subscriptions
 from loyalty.subscriptions.models import Plan, Subscription, SubscriptionEvent
 from loyalty.subscriptions.services import TRANSITIONS, _move, transition_allowed
 from tests.factories import MemberFactory
-from tests.subscriptions.conftest import DAY, GRACE, cancel, fresh, moves, pay, snapshot, subscribe
+from tests.support.subscriptions import DAY, GRACE, cancel, fresh, moves, pay, snapshot, subscribe
 
 STATUSES = [s.value for s in Subscription.Status]
 

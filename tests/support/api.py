@@ -1,19 +1,12 @@
-"""Fixtures for driving the HTTP API as a shop's checkout would."""
+"""Driving the HTTP API as a shop's checkout would: the test program, a JSON client, request bodies."""
 
 import json
-from collections.abc import Callable
-from decimal import Decimal
 
-import pytest
 from django.test import Client
 
 from loyalty.ledger.models import Account
-from loyalty.ledger.services import points_credit
-from loyalty.program.loading import program_load
 from loyalty.shops.models import Shop
-from loyalty.shops.services import api_key_create
 from members.models import Member
-from tests.factories import MemberFactory
 
 PROGRAM = {
     "name": "Test program",
@@ -52,69 +45,6 @@ def _h(headers: dict) -> dict:
     return {f"HTTP_{name.upper()}": value for name, value in headers.items()}
 
 
-@pytest.fixture
-def program(db) -> dict:
-    """The program of docs/API.md's example; returns the settings it loaded. Change with `program_set`."""
-    program_load({"program": PROGRAM, "shops": [{"code": "shop-a", "name": "Shop A"}, {"code": "shop-b", "name": "B"}]})
-    return PROGRAM
-
-
-@pytest.fixture
-def program_set(program) -> Callable[..., None]:
-    def set_(**changes) -> None:
-        program_load({"program": {**PROGRAM, **changes}})
-
-    return set_
-
-
-@pytest.fixture
-def shop(program) -> Shop:
-    return Shop.objects.get(code="shop-a")
-
-
-@pytest.fixture
-def other_shop(program) -> Shop:
-    return Shop.objects.get(code="shop-b")
-
-
-@pytest.fixture
-def api_for(program) -> Callable[..., Api]:
-    def make(shop: Shop, scopes: list[str] | None = None) -> Api:
-        _, key = api_key_create(shop=shop, scopes=scopes)
-        return Api(key, shop)
-
-    return make
-
-
-@pytest.fixture
-def api(api_for, shop) -> Api:
-    """Shop A's client with every scope."""
-    return api_for(shop)
-
-
-@pytest.fixture
-def other_api(api_for, other_shop) -> Api:
-    return api_for(other_shop)
-
-
-@pytest.fixture
-def member(program) -> Member:
-    return MemberFactory()
-
-
-@pytest.fixture
-def member_with_points(program, now) -> Callable[[int], Member]:
-    """A member holding `points` available (one never-expiring lot)."""
-
-    def make(points: int) -> Member:
-        member = MemberFactory()
-        if points:
-            points_credit(member=member, points=points, now=now)
-        return member
-
-    return make
-
-
 def balance(member: Member) -> tuple[int, int, int]:
     """(available, pending, held) as stored."""
     account = Account.objects.filter(member=member).first()
@@ -128,6 +58,3 @@ def purchase(member: Member, external_id: str = "order-1", total: str = "25.00",
 
 def line(price: str, *, sku: str = "sku-1", category: str = "general", quantity: int = 1) -> dict:
     return {"sku": sku, "category": category, "quantity": quantity, "unit_price": price}
-
-
-__all__ = ["Api", "Decimal", "balance", "line", "purchase"]
