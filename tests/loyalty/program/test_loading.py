@@ -15,7 +15,7 @@ from loyalty.program.models import Program
 from loyalty.shops.models import Shop
 from loyalty.tiers.models import Tier
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 PROGRAM = {
     "name": "Demo",

@@ -29,7 +29,7 @@ import rewards.errors  # noqa: F401
 from config.api_errors import BOUND_CODES, INVALID_CODES, MISSING_CODES, _validation_code
 from members.errors import DomainError
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 DOC = ROOT / "docs/API.md"
 SOURCE_DIRS = ("config", "loyalty", "members", "rewards")
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")

@@ -12,7 +12,7 @@ from django.utils import timezone
 from loyalty.shops.models import ApiKey, Shop
 from loyalty.shops.services import api_key_authenticate, api_key_create
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 KEY_LINE = re.compile(r"^KEY=(lk_[a-z0-9]{8}_[A-Za-z0-9]{32,})$")
 
 

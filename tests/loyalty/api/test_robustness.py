@@ -28,7 +28,7 @@ from loyalty.shops.services import api_keys_cache_clear
 from tests.support.api import balance, purchase
 from tests.support.state import db_state
 
-PROJECT = Path(__file__).resolve().parents[2]
+PROJECT = Path(__file__).resolve().parents[3]
 UNAVAILABLE = {
     "type": "unavailable",
     "code": "database_unavailable",

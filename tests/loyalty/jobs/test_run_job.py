@@ -23,7 +23,7 @@ from tests.factories import MemberFactory
 pytestmark = pytest.mark.django_db
 
 UTC = dt.UTC
-PROJECT = Path(__file__).resolve().parents[2]
+PROJECT = Path(__file__).resolve().parents[3]
 EXPIRES_AT = dt.datetime(2026, 6, 1, 10, 0, tzinfo=UTC)
 EMPTY_SUMMARIES = {
     "expire_points": "expire_points: nothing due",
