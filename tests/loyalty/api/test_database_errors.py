@@ -10,7 +10,7 @@ request and then one that must succeed in the same test transaction."""
 import datetime as dt
 
 import pytest
-from django.db import DataError, connection, transaction
+from django.db import DataError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from config.api_errors import api_exception_handler
@@ -19,7 +19,7 @@ from loyalty.earning.models import Transaction
 from loyalty.ledger.models import LedgerEntry
 from loyalty.ledger.services import points_credit
 from loyalty.membership import api as members_api
-from tests.support.api import purchase
+from tests.support.api import balance, purchase
 from tests.support.state import db_state
 
 # The reproducer schemathesis printed in the failing CI run, byte for byte.
@@ -133,3 +133,49 @@ def test_a_database_error_in_a_transaction_no_request_owns_is_not_passed_off_as_
         response = api_exception_handler(DataError("value out of range"), {})
 
     assert (response.status_code, response.data["error"]["code"]) == (500, "internal_error")
+
+
+# --- config.api_errors: database errors after a service wrote ---------------------------------------------
+
+
+def _after_writing(exc: Exception):
+    real = transactions_api.transaction_create
+
+    def failing(**kwargs):
+        real(**kwargs)
+        raise exc
+
+    return failing
+
+
+@pytest.mark.parametrize(
+    ("exc", "status", "body"),
+    [
+        (
+            DataError("value too long for type character varying(64)"),
+            400,
+            {"type": "invalid_request", "code": "invalid_value", "message": "A value in the request cannot be used."},
+        ),
+        (
+            IntegrityError("duplicate key value violates unique constraint"),
+            409,
+            {
+                "type": "conflict",
+                "code": "concurrent_conflict",
+                "message": "A concurrent request changed this first; nothing was written. Retry to see the outcome.",
+            },
+        ),
+    ],
+    ids=["DataError", "IntegrityError"],
+)
+def test_a_database_error_after_a_service_wrote_has_its_answer_and_nothing_stays_written(
+    api, member, monkeypatch, exc, status, body
+):
+    monkeypatch.setattr(transactions_api, "transaction_create", _after_writing(exc))
+    before = db_state()
+
+    r = api.post("/api/v1/transactions", purchase(member))
+
+    assert r.status_code == status
+    assert r.json() == {"error": {**body, "param": None}}
+    assert db_state() == before and not Transaction.objects.exists() and balance(member) == (0, 0, 0)

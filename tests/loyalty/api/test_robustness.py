@@ -660,3 +660,19 @@ def test_a_content_length_that_is_not_a_number_is_400(api, member, length):
 
     assert r.status_code == 400 and error(r)["code"] == "invalid_content_length"
     assert not Transaction.objects.exists()
+
+
+# --- NUL bytes (loyalty.api.base) -------------------------------------------------------------------------
+
+
+def test_a_query_parameter_with_a_nul_byte_is_400_naming_it(api, member):
+    r = api.get("/api/v1/transactions", {"member": "mem_a\x00b"})
+
+    assert r.status_code == 400
+    assert (error(r)["type"], error(r)["code"], error(r)["param"]) == ("invalid_request", "invalid_field", "member")
+
+
+def test_a_path_id_with_a_nul_byte_is_404(api, member):
+    r = api.get("/api/v1/members/mem_a%00b")
+
+    assert r.status_code == 404 and error(r)["code"] == "not_found"

@@ -3,12 +3,15 @@
 import json
 import math
 import re
+from decimal import Decimal
 from fractions import Fraction
 
 import pytest
 from django.test import Client
 
 from loyalty.earning.models import Refund, Transaction
+from loyalty.earning.services import refund_create, transaction_create
+from loyalty.errors import InvalidRequest
 from loyalty.ledger.models import LedgerEntry
 from loyalty.ledger.services import points_debit
 from tests.support.api import balance, line, purchase
@@ -276,3 +279,20 @@ def test_the_schema_refuses_the_refund_amounts_the_server_refuses(api, member_wi
         assert db_state() == before
     else:
         assert r.status_code == 201
+
+
+# --- refund_create checks its own input, whatever the caller parsed --------------------------------------
+
+
+@pytest.mark.parametrize("amount", [Decimal(0), Decimal("-1.00"), 5, "5.00"])
+def test_a_refund_of_no_money_or_not_a_decimal_is_refused_and_writes_nothing(shop, member, now, amount):
+    txn, _ = transaction_create(
+        shop=shop, member=member, external_id="o-1", currency="EUR", total=Decimal("20.00"), occurred_at=None,
+        lines=None, fingerprint="f", now=now,
+    )  # fmt: skip
+
+    with pytest.raises(InvalidRequest) as refused:
+        refund_create(shop=shop, txn=txn, external_id="r-1", amount=amount, fingerprint="g", now=now)
+
+    assert (refused.value.code, refused.value.param) == ("amount_out_of_range", "amount")
+    assert not Refund.objects.exists() and balance(member) == (20, 0, 0)
