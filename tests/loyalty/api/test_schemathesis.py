@@ -44,9 +44,16 @@ MAX_EXAMPLES = 60
 HTTPS = {"X-Forwarded-Proto": "https"}  # SECURE_SSL_REDIRECT is on without DEBUG; the proxy header says https
 
 # Valid data may still be refused by what no schema can say: an unknown id (404), a duplicate (409), or a
-# business rule such as a balance too low or a hold already captured (422 `business_rule`).
+# business rule such as a balance too low or a hold already captured (422 `business_rule`). Invalid data may
+# also be refused by the API's own URL limit (414 `uri_too_long`, docs/API.md) before any parameter is read.
+NEGATIVE_DATA_REJECTED = ["400", "401", "403", "404", "405", "406", "409", "414", "415", "422", "428", "429", "5xx"]
 CONFIG = SchemathesisConfig.from_dict(
-    {"checks": {"positive_data_acceptance": {"expected-statuses": ["2xx", "401", "403", "404", "409", "422", "429"]}}}
+    {
+        "checks": {
+            "positive_data_acceptance": {"expected-statuses": ["2xx", "401", "403", "404", "409", "422", "429"]},
+            "negative_data_rejection": {"expected-statuses": NEGATIVE_DATA_REJECTED},
+        }
+    }
 )
 schema = schemathesis.openapi.from_wsgi("/api/schema/", application, config=CONFIG, headers=HTTPS)
 _world_key: dict[str, str] = {}
