@@ -9,8 +9,8 @@ enrollment) get one first, so they are upgraded into the base tier like any acco
 The job decides in SQL that SQLite and PostgreSQL both run, two statements per chunk of accounts
 `run_chunks` has locked, whatever it holds: the moves (qualifying points, the best tier they reach, the
 decision) inserted as TierChange rows, then one UPDATE of the moved accounts and of the lapsed tiers that
-were not moved, which are renewed. tests/loyalty/tiers/test_recalculate_job_books.py pins these statements to
-`tier_decide` on both databases. Qualifying points are the base points of purchases in the last
+were not moved, which are renewed. tests/loyalty/tiers/test_recalculate_job_books.py pins these
+statements to `tier_decide` on both databases. Qualifying points are the base points of purchases in the last
 `tier_window_days`, net of refunds: the sum of `qualifying_points` over the member's rows of
 `loyalty_transaction` (the purchases table, read here by its name, since earning builds on tiers and not
 the other way round) with `occurred_at` after the window's start, as `qualifying_points` in

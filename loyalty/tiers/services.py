@@ -75,7 +75,8 @@ def tier_decide(
     tiers: list[Tier],
     review: bool,
 ) -> TierMove | None:
-    """The tier rule, decided here only: at checkout (`review=False`) and in `recalculate_tiers` (`review=True`).
+    """The tier rule. Checkout applies it (`review=False`); `recalculate_tiers` runs it as SQL (`review=True`),
+    pinned to this function by its tests on both databases.
 
     Qualifying points reaching a higher tier than `current` upgrade to the highest they reach. Points still
     reaching `current` renew it for a full window from `now` (never shortening it): at checkout whenever they
