@@ -2,6 +2,7 @@
 
 import datetime as dt
 import secrets
+from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -9,7 +10,7 @@ from django.db.models import F
 from loyalty.benefits import plan_benefits_active
 from loyalty.errors import InvalidState
 from loyalty.idempotency.services import IdempotencyConflict
-from loyalty.ledger.models import LedgerEntry
+from loyalty.ledger.models import Account, LedgerEntry
 from loyalty.ledger.services import Cause, account_debit, account_lock, debit_cancel, member_id_of
 from loyalty.shops.models import Shop
 from members.models import Member
@@ -34,6 +35,14 @@ def voucher_code_normalise(raw: str) -> str:
     return "-".join(compact[i : i + 4] for i in range(0, len(compact), 4))
 
 
+@dataclass(frozen=True)
+class RedemptionResult:
+    """A redemption and the member's account after the step (the redemption or its cancellation)."""
+
+    redemption: Redemption
+    account: Account
+
+
 def reward_by_code(code: str) -> Reward:
     reward = Reward.objects.filter(code=code).first() if isinstance(code, str) else None
     if reward is None:
@@ -42,7 +51,7 @@ def reward_by_code(code: str) -> Reward:
 
 
 @transaction.atomic
-def reward_redeem(*, member: Member, reward: Reward, shop: Shop | None, now: dt.datetime) -> Redemption:
+def reward_redeem(*, member: Member, reward: Reward, shop: Shop | None, now: dt.datetime) -> RedemptionResult:
     """Spend the member's points on `reward`: eligibility, then stock and points taken together, then a
     voucher (none for a donation). Raises RewardUnavailable, MemberInactive, TierRequired,
     SubscriptionRequired, MemberLimitReached, OutOfStock, InsufficientPoints; writes nothing then."""
@@ -72,8 +81,7 @@ def reward_redeem(*, member: Member, reward: Reward, shop: Shop | None, now: dt.
     )  # fmt: skip
     if reward.kind != Reward.Kind.DONATION:
         _voucher_issue(redemption, now=now)
-    redemption.account = account
-    return redemption
+    return RedemptionResult(redemption, account)
 
 
 def _voucher_issue(redemption: Redemption, *, now: dt.datetime) -> Voucher:
@@ -91,7 +99,7 @@ def _voucher_issue(redemption: Redemption, *, now: dt.datetime) -> Voucher:
 
 
 @transaction.atomic
-def redemption_cancel(*, redemption: Redemption, now: dt.datetime, actor: str = "") -> Redemption:
+def redemption_cancel(*, redemption: Redemption, now: dt.datetime, actor: str = "") -> RedemptionResult:
     """Undo a redemption: the points go back to the lots they came from and the stock comes back.
     Raises VoucherAlreadyUsed once the voucher is used, InvalidState if already cancelled."""
     account = account_lock(member_id=redemption.member_id)
@@ -109,8 +117,7 @@ def redemption_cancel(*, redemption: Redemption, now: dt.datetime, actor: str = 
     Redemption.objects.filter(pk=redemption.pk).update(status=Redemption.Status.CANCELLED, cancelled_at=now)
     redemption.status, redemption.cancelled_at = Redemption.Status.CANCELLED, now
     account.refresh_from_db(fields=["available", "pending", "held"])
-    redemption.account = account
-    return redemption
+    return RedemptionResult(redemption, account)
 
 
 def voucher_get(*, code: str) -> Voucher:

@@ -21,6 +21,7 @@ from loyalty.idempotency.services import (  # request_hash is re-exported for ca
     request_hash,  # noqa: F401
 )
 from loyalty.ledger.models import Account, LedgerEntry, PointLot
+from loyalty.ledger.selectors import account_of
 from loyalty.ledger.services import (
     MAX_POINTS,
     Cause,
@@ -63,6 +64,24 @@ def _account_of(member: "Member | MemberRef") -> Account:
     account = account_lock(member_id=member_id_of(member))
     account.member = member
     return account
+
+
+@dataclass(frozen=True)
+class PurchaseResult:
+    """A recorded purchase and the member's account after it; `created` is False for a retry."""
+
+    transaction: Transaction
+    account: Account | None
+    created: bool
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    """A recorded refund and the member's account after it; `created` is False for a retry."""
+
+    refund: Refund
+    account: Account | None
+    created: bool
 
 
 class BackdateTooOld(BusinessRule):
@@ -176,9 +195,9 @@ def transaction_preview(
 def transaction_create(
     *, shop: Shop, member: "Member | MemberRef", external_id: str, currency: str, total: Decimal,
     occurred_at: dt.datetime | None, lines: Sequence[Line] | None, fingerprint: str, now: dt.datetime,
-) -> tuple[Transaction, bool]:  # fmt: skip
-    """Record a purchase by `member` (a Member, or its public id or card number) and credit its points;
-    `(transaction, created)`. The transaction carries `account`, the member's balances after it.
+) -> PurchaseResult:  # fmt: skip
+    """Record a purchase by `member` (a Member, or its public id or card number) and credit its points,
+    with the member's account (balances, tier) after it.
 
     Idempotent on (shop, external_id): the same request again returns the original with created=False; a
     different request with that external_id raises IdempotencyConflict. Raises InvalidRequest
@@ -189,6 +208,7 @@ def transaction_create(
             shop=shop, member=member, external_id=external_id, currency=currency, total=total,
             occurred_at=occurred_at, lines=lines, fingerprint=fingerprint, now=now,
         ),
+        replayed=lambda txn: PurchaseResult(txn, account_of(txn.member), created=False),
         model=Transaction, shop=shop, external_id=external_id, fingerprint=fingerprint, what="transaction",
     )  # fmt: skip
 
@@ -197,13 +217,13 @@ def transaction_create(
 def _transaction_create(
     *, shop: Shop, member: "Member | MemberRef", external_id: str, currency: str, total: Decimal,
     occurred_at: dt.datetime | None, lines: Sequence[Line] | None, fingerprint: str, now: dt.datetime,
-) -> tuple[Transaction, bool]:  # fmt: skip
+) -> PurchaseResult:  # fmt: skip
     program = program_get()
     account = _account_of(member)
     member = account.member
     existing = next(iter(Transaction.objects.filter(shop=shop, external_id=external_id)[:1]), None)
     if existing is not None:  # a retry: the account lock made it wait for the original to commit
-        return replay(existing, fingerprint, what="transaction"), False
+        return PurchaseResult(replay(existing, fingerprint, what="transaction"), account, created=False)
     _currency(program, currency)
     occurred_at = _when(program, occurred_at, now)
     stored_lines = [line_as_json(line) for line in lines or ()]
@@ -246,8 +266,7 @@ def _transaction_create(
         account_save(account)
     if tier_move is not None:
         tier_change_record(account, tier_move, qualifying=qualifying, now=now)
-    txn.account = account  # the balance after this purchase, for the response
-    return txn, True
+    return PurchaseResult(txn, account, created=True)
 
 
 def claw_back_target(*, points: int, total: Decimal, refunded: Decimal) -> int:
@@ -260,8 +279,9 @@ def claw_back_target(*, points: int, total: Decimal, refunded: Decimal) -> int:
 
 def refund_create(
     *, shop: Shop, txn: Transaction, external_id: str, amount: Decimal, fingerprint: str, now: dt.datetime
-) -> tuple[Refund, bool]:
-    """Refund `amount` of a transaction and claw back its share of the points; `(refund, created)`.
+) -> RefundResult:
+    """Refund `amount` of a transaction and claw back its share of the points, with the member's account
+    after it.
 
     Pending points of the transaction are cancelled before available ones are taken. Without
     `allow_negative_balance`, what the balance cannot cover is forgiven. Idempotent on (shop, external_id).
@@ -270,6 +290,7 @@ def refund_create(
         lambda: _refund_create(
             shop=shop, txn=txn, external_id=external_id, amount=amount, fingerprint=fingerprint, now=now
         ),
+        replayed=lambda refund: RefundResult(refund, account_of(txn.member), created=False),
         model=Refund, shop=shop, external_id=external_id, fingerprint=fingerprint, what="refund",
     )  # fmt: skip
 
@@ -283,14 +304,14 @@ def _expired_on_arrival(txn: Transaction) -> int:
 @transaction.atomic
 def _refund_create(
     *, shop: Shop, txn: Transaction, external_id: str, amount: Decimal, fingerprint: str, now: dt.datetime
-) -> tuple[Refund, bool]:
+) -> RefundResult:
     if not isinstance(amount, Decimal) or amount <= 0:
         raise InvalidRequest("A refund is an amount above 0.", code="amount_out_of_range", param="amount")
     program = program_get()
     account = account_lock(member_id=txn.member_id)
     existing = Refund.objects.filter(shop=shop, external_id=external_id).first()
     if existing is not None:
-        return replay(existing, fingerprint, what="refund"), False
+        return RefundResult(replay(existing, fingerprint, what="refund"), account, created=False)
     txn = Transaction.objects.select_for_update().get(pk=txn.pk)  # refunds of one purchase serialize
     if txn.refunded_amount + amount > txn.total:
         raise RefundExceedsRemaining(
@@ -333,5 +354,4 @@ def _refund_create(
         refunded_amount=refunded, points_clawed_back=txn.points_clawed_back + refund.points_clawed_back,
         points_forgiven=txn.points_forgiven + refund.points_forgiven, qualifying_points=base_left,
     )  # fmt: skip
-    refund.account = account
-    return refund, True
+    return RefundResult(refund, account, created=True)

@@ -146,6 +146,7 @@ def payment_record(
             shop=shop, subscription=subscription, external_id=external_id, amount=amount, currency=currency,
             status=status, fingerprint=fingerprint, now=now,
         ),
+        replayed=lambda payment: (payment, False),
         model=SubscriptionPayment, shop=shop, external_id=external_id, fingerprint=fingerprint, what="payment",
     )  # fmt: skip
 

@@ -67,12 +67,12 @@ def run_and_rollback(module, job, now, snapshot, *, vendor: str, chunk_size: int
 
 def buy(shop, member, total: str, at: dt.datetime):
     order = f"order-{next(_ids)}"
-    txn, created = transaction_create(
+    purchase = transaction_create(
         shop=shop, member=member, external_id=order, currency="EUR", total=Decimal(total), occurred_at=at,
         lines=None, fingerprint=order, now=at,
     )  # fmt: skip
-    assert created
-    return txn
+    assert purchase.created
+    return purchase.transaction
 
 
 @pytest.fixture
