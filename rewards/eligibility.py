@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from django.db.models import Count
 
 from loyalty.benefits import plan_benefits_active
-from loyalty.errors import DomainError, InsufficientPoints, MemberInactive
+from loyalty.errors import DomainError, MemberInactive
+from loyalty.ledger.errors import InsufficientPoints
 from loyalty.ledger.models import Account
 from loyalty.tiers.services import rank_of, tier_by_id, tier_held
 from members.models import Member

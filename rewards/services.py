@@ -9,7 +9,7 @@ from django.db.models import F
 
 from loyalty.benefits import plan_benefits_active
 from loyalty.errors import InvalidState
-from loyalty.idempotency.services import IdempotencyConflict
+from loyalty.idempotency.errors import IdempotencyConflict
 from loyalty.ledger.models import Account, LedgerEntry
 from loyalty.ledger.services import Cause, account_debit, account_lock, debit_cancel, member_id_of
 from loyalty.shops.models import Shop

@@ -18,10 +18,10 @@ from loyalty.api.fields import (
 )
 from loyalty.api.idempotency import idempotent
 from loyalty.api.schema import errors, page_of
+from loyalty.earning.errors import TransactionNotFound
 from loyalty.earning.models import Refund, Transaction
 from loyalty.earning.rules import Line
 from loyalty.earning.services import MemberRef, refund_create, transaction_create, transaction_preview
-from loyalty.errors import NotFound
 from loyalty.idempotency.services import request_hash
 from loyalty.ledger.api import BalanceOut
 from loyalty.ledger.models import Account
@@ -226,7 +226,7 @@ class TransactionPreviewApi(ShopApi):
 def own_transaction(request, transaction_id: str) -> Transaction:
     return shop_object(
         Transaction.objects.select_related("member", "shop"), request, transaction_id,
-        NotFound("No such transaction.", code="transaction_not_found", param="id"),
+        TransactionNotFound(param="id"),
     )  # fmt: skip
 
 

@@ -11,10 +11,18 @@ from django.db.models import Sum
 
 from loyalty.calendar import months_add, year_end_after
 from loyalty.db import service_atomic
+from loyalty.earning.errors import (
+    BackdateTooOld,
+    OccurredAtInFuture,
+    RefundAmountOutOfRange,
+    RefundExceedsRemaining,
+    TooManyPoints,
+    TotalMismatch,
+)
 from loyalty.earning.models import Campaign, Refund, Transaction
 from loyalty.earning.rules import Earning, Line, Multiplier, Purchase, earning_calculate
 from loyalty.earning.selectors import qualifying_points
-from loyalty.errors import BusinessRule, InvalidRequest, MemberInactive, UnsupportedCurrency
+from loyalty.errors import MemberInactive, UnsupportedCurrency
 from loyalty.idempotency.services import (  # request_hash is re-exported for callers of this module
     create_or_replay,
     replay,
@@ -84,14 +92,6 @@ class RefundResult:
     created: bool
 
 
-class BackdateTooOld(BusinessRule):
-    code = "backdate_too_old"
-
-
-class RefundExceedsRemaining(BusinessRule):
-    code = "refund_exceeds_remaining"
-
-
 def lot_expires_at(program: Program, occurred_at: dt.datetime) -> dt.datetime | None:
     """When a lot earned at `occurred_at` expires under the program's policy (None: with the policy
     `never`, or `inactivity`, where the expiry job takes everything after N months without purchase)."""
@@ -116,7 +116,7 @@ def purchase_lines(total: Decimal, lines: Sequence[Line] | None) -> list[Line]:
     if not lines:
         return [Line(sku="", category="", quantity=1, unit_price=total)]
     if sum((line.total for line in lines), Decimal(0)) != total:
-        raise InvalidRequest("The lines do not add up to the total.", code="total_mismatch", param="lines")
+        raise TotalMismatch(param="lines")
     return list(lines)
 
 
@@ -156,14 +156,14 @@ def purchase_earning(
     )
     earning = earning_calculate(purchase)
     if earning.points > MAX_POINTS:
-        raise InvalidRequest("The purchase would earn more points than one entry can hold.", code="too_many_points")
+        raise TooManyPoints()
     return earning
 
 
 def _when(program: Program, occurred_at: dt.datetime | None, now: dt.datetime) -> dt.datetime:
     occurred_at = occurred_at or now
     if occurred_at > now:
-        raise InvalidRequest("occurred_at cannot be in the future.", code="occurred_at_in_future", param="occurred_at")
+        raise OccurredAtInFuture(param="occurred_at")
     if occurred_at < now - dt.timedelta(days=program.max_backdate_days):
         raise BackdateTooOld(
             f"A purchase may be reported at most {program.max_backdate_days} days after it happened.",
@@ -200,9 +200,8 @@ def transaction_create(
     with the member's account (balances, tier) after it.
 
     Idempotent on (shop, external_id): the same request again returns the original with created=False; a
-    different request with that external_id raises IdempotencyConflict. Raises InvalidRequest
-    (total_mismatch, occurred_at_in_future), UnsupportedCurrency, BackdateTooOld, MemberInactive,
-    MemberNotFound."""
+    different request with that external_id raises IdempotencyConflict. Raises TotalMismatch,
+    OccurredAtInFuture, TooManyPoints, UnsupportedCurrency, BackdateTooOld, MemberInactive, MemberNotFound."""
     return create_or_replay(
         lambda: _transaction_create(
             shop=shop, member=member, external_id=external_id, currency=currency, total=total,
@@ -285,7 +284,7 @@ def refund_create(
 
     Pending points of the transaction are cancelled before available ones are taken. Without
     `allow_negative_balance`, what the balance cannot cover is forgiven. Idempotent on (shop, external_id).
-    Raises RefundExceedsRemaining, IdempotencyConflict."""
+    Raises RefundAmountOutOfRange, RefundExceedsRemaining, IdempotencyConflict."""
     return create_or_replay(
         lambda: _refund_create(
             shop=shop, txn=txn, external_id=external_id, amount=amount, fingerprint=fingerprint, now=now
@@ -306,7 +305,7 @@ def _refund_create(
     *, shop: Shop, txn: Transaction, external_id: str, amount: Decimal, fingerprint: str, now: dt.datetime
 ) -> RefundResult:
     if not isinstance(amount, Decimal) or amount <= 0:
-        raise InvalidRequest("A refund is an amount above 0.", code="amount_out_of_range", param="amount")
+        raise RefundAmountOutOfRange(param="amount")
     program = program_get()
     account = account_lock(member_id=txn.member_id)
     existing = Refund.objects.filter(shop=shop, external_id=external_id).first()

@@ -9,7 +9,7 @@ from loyalty.api.base import ShopApi, shop_object
 from loyalty.api.fields import JsonInput, money_out
 from loyalty.api.idempotency import idempotent
 from loyalty.api.schema import errors
-from loyalty.errors import NotFound
+from loyalty.holds.errors import HoldNotFound
 from loyalty.holds.models import Hold
 from loyalty.holds.services import hold_capture, hold_create, hold_void
 from loyalty.idempotency.services import request_hash
@@ -56,7 +56,7 @@ def hold_out(hold: Hold, account: Account | None) -> dict:
 def own_hold(request, hold_id: str) -> Hold:
     return shop_object(
         Hold.objects.select_related("member"), request, hold_id,
-        NotFound("No such hold.", code="hold_not_found", param="id"),
+        HoldNotFound(param="id"),
     )  # fmt: skip
 
 

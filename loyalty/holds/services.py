@@ -5,9 +5,11 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
-from loyalty.errors import BusinessRule, InvalidRequest, MemberInactive
+from loyalty.errors import MemberInactive
+from loyalty.holds.errors import HoldNotActive
 from loyalty.holds.models import Hold
 from loyalty.idempotency.services import create_or_replay, replay
+from loyalty.ledger.errors import InvalidPoints
 from loyalty.ledger.models import Account
 from loyalty.ledger.selectors import account_of
 from loyalty.ledger.services import Cause, account_capture, account_hold, account_lock, account_release
@@ -24,11 +26,6 @@ class HoldResult:
     hold: Hold
     account: Account | None
     created: bool = False
-
-
-class HoldNotActive(BusinessRule):
-    code = "hold_not_active"
-    default_message = "The hold is no longer held."
 
 
 def _cause(hold: Hold, shop: Shop, description: str) -> Cause:
@@ -85,11 +82,11 @@ def _locked_active(hold: Hold, now: dt.datetime) -> tuple[Hold, Account]:
 def hold_capture(*, hold: Hold, points: int | None, now: dt.datetime) -> HoldResult:
     """Spend `points` (all when None) of an active hold and give the rest back.
 
-    Raises HoldNotActive, InvalidRequest(invalid_points) for more than is held."""
+    Raises HoldNotActive, InvalidPoints for more than is held."""
     hold, account = _locked_active(hold, now)
     points = hold.points if points is None else points
     if not 1 <= points <= hold.points:
-        raise InvalidRequest(f"A capture takes 1 to {hold.points} points.", code="invalid_points", param="points")
+        raise InvalidPoints(f"A capture takes 1 to {hold.points} points.", param="points")
     account_capture(account, points=points, now=now, cause=_cause(hold, hold.shop, f"capture of {hold.external_id}"))
     if points < hold.points:
         account_release(

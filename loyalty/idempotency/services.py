@@ -8,14 +8,10 @@ from typing import TypeVar
 
 from django.db import IntegrityError, models, transaction
 
-from loyalty.errors import Conflict
+from loyalty.idempotency.errors import IdempotencyConflict
 
 T = TypeVar("T", bound=models.Model)
 R = TypeVar("R")
-
-
-class IdempotencyConflict(Conflict):
-    code = "idempotency_conflict"
 
 
 def request_hash(payload: object) -> str:

@@ -16,7 +16,8 @@ from dataclasses import dataclass, replace
 from django.db import transaction
 from django.db.models import BigIntegerField, Case, F, Sum, Value, When, Window
 
-from loyalty.errors import EntryNotFound, InsufficientPoints, InvalidRequest, InvalidState, MemberNotFound
+from loyalty.errors import InvalidState, MemberNotFound
+from loyalty.ledger.errors import EntryNotFound, InsufficientPoints, InvalidExpiresAt, InvalidKind, InvalidPoints
 from loyalty.ledger.models import Account, LedgerEntry, LotAllocation, PointLot
 from loyalty.shops.models import Shop
 from members.models import Member
@@ -50,11 +51,11 @@ class Cause:
 
 
 def points_validate(points: object, *, param: str = "points") -> int:
-    """A whole number of points in 1..MAX_POINTS, or InvalidRequest(invalid_points)."""
+    """A whole number of points in 1..MAX_POINTS, or InvalidPoints."""
     if isinstance(points, bool) or not isinstance(points, int):
-        raise InvalidRequest("Points must be a whole number.", code="invalid_points", param=param)
+        raise InvalidPoints(param=param)
     if not 1 <= points <= MAX_POINTS:
-        raise InvalidRequest(f"Points must lie between 1 and {MAX_POINTS}.", code="invalid_points", param=param)
+        raise InvalidPoints(f"Points must lie between 1 and {MAX_POINTS}.", param=param)
     return points
 
 
@@ -232,11 +233,7 @@ def account_credit(
     points = _credit_validate(points, kind)
     available_at = available_at or now
     if expires_at is not None and expires_at <= available_at:
-        raise InvalidRequest(
-            "Points cannot expire before they become available.",
-            code="invalid_expires_at",
-            param="expires_at",
-        )
+        raise InvalidExpiresAt(param="expires_at")
     entry, _ = _lot_new(account, points=points, now=now, kind=kind, available_at=available_at,
                         expires_at=expires_at, cause=cause)  # fmt: skip
     account_save(account)
@@ -275,7 +272,7 @@ def account_credit_expired(
 def _credit_validate(points: object, kind: str) -> int:
     points = points_validate(points)
     if kind not in CREDIT_KINDS:
-        raise InvalidRequest(f"{kind!r} is not a credit.", code="invalid_kind", param="kind")
+        raise InvalidKind(f"{kind!r} is not a credit.", param="kind")
     return points
 
 
@@ -321,9 +318,9 @@ def account_debit(
     Only a claw-back may take the balance below zero, and only with `allow_negative`."""
     points = points_validate(points)
     if kind not in DEBIT_KINDS:
-        raise InvalidRequest(f"{kind!r} is not a debit.", code="invalid_kind", param="kind")
+        raise InvalidKind(f"{kind!r} is not a debit.", param="kind")
     if allow_negative and kind != Kind.CLAWBACK:
-        raise InvalidRequest("Only a claw-back may overdraw.", code="invalid_kind", param="kind")
+        raise InvalidKind("Only a claw-back may overdraw.", param="kind")
     if account.available < points and not allow_negative:
         raise InsufficientPoints(available=account.available, requested=points)
     draws = lots_draw_plan(account_id=account.pk, points=min(points, max(account.available, 0)))
@@ -407,7 +404,7 @@ def points_credit(
     """Credit `points` as a new lot. With `available_at` after `now` they are pending until then.
 
     A credit to a negative balance first settles the debt; the lot keeps what is left.
-    Raises InvalidRequest (invalid_points, invalid_kind, invalid_expires_at), MemberNotFound."""
+    Raises InvalidPoints, InvalidKind, InvalidExpiresAt, MemberNotFound."""
     points = points_validate(points)
     account = account_lock(member_id=member_id_of(member))
     return account_credit(
@@ -432,7 +429,7 @@ def points_debit(
     """Take `points` from available, drawing lots soonest-expiring first.
 
     Only a claw-back may take the balance below zero, and only with `allow_negative`.
-    Raises InsufficientPoints, InvalidRequest (invalid_points, invalid_kind), MemberNotFound."""
+    Raises InsufficientPoints, InvalidPoints, InvalidKind, MemberNotFound."""
     points = points_validate(points)
     account = account_lock(member_id=member_id_of(member))
     return account_debit(

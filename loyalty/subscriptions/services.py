@@ -12,12 +12,13 @@ from decimal import Decimal
 from django.db import transaction
 
 from loyalty.calendar import months_add
-from loyalty.errors import InvalidRequest, InvalidState, MemberInactive, NotFound, UnsupportedCurrency
+from loyalty.errors import InvalidState, MemberInactive, UnsupportedCurrency
 from loyalty.idempotency.services import create_or_replay, replay
 from loyalty.ledger.models import Account, LedgerEntry
 from loyalty.ledger.services import Cause, account_credit, account_lock, account_save, member_id_of
 from loyalty.program.selectors import program_get
 from loyalty.shops.models import Shop
+from loyalty.subscriptions.errors import AmountMismatch, PlanNotFound
 from loyalty.subscriptions.models import Plan, Subscription, SubscriptionEvent, SubscriptionPayment
 from members.models import Member
 from members.public_ids import public_id_new
@@ -42,10 +43,6 @@ TRANSITIONS: dict[tuple[str, str], frozenset[str]] = {
     (S.PAST_DUE, S.EXPIRED): frozenset({"grace_ended"}),
 }
 LIVE = (S.INCOMPLETE, S.TRIALING, S.ACTIVE, S.PAST_DUE)
-
-
-class AmountMismatch(InvalidRequest):
-    code = "amount_mismatch"
 
 
 def transition_allowed(from_status: str, to_status: str, cause: str) -> bool:
@@ -104,7 +101,7 @@ def _save(subscription: Subscription, events: list[SubscriptionEvent]) -> Subscr
 def plan_by_code(code: str) -> Plan:
     plan = Plan.objects.filter(code=code, active=True).first() if isinstance(code, str) else None
     if plan is None:
-        raise NotFound("No such plan.", code="plan_not_found", param="plan")
+        raise PlanNotFound(param="plan")
     return plan
 
 

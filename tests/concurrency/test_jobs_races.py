@@ -20,9 +20,10 @@ from django.db.models import Sum
 from loyalty.earning.jobs import activate_pending_points
 from loyalty.earning.models import Transaction
 from loyalty.earning.services import refund_create, transaction_create
-from loyalty.errors import InsufficientPoints
+from loyalty.holds.errors import HoldNotActive
 from loyalty.holds.jobs import release_expired_holds
-from loyalty.holds.services import HoldNotActive, hold_capture, hold_create, hold_void
+from loyalty.holds.services import hold_capture, hold_create, hold_void
+from loyalty.ledger.errors import InsufficientPoints
 from loyalty.ledger.jobs import expire_points
 from loyalty.ledger.models import Account, LedgerEntry, LotAllocation, PointLot
 from loyalty.ledger.services import points_credit, points_debit

@@ -11,7 +11,8 @@ import pytest
 from django.db import transaction
 from django.db.models import Sum
 
-from loyalty.errors import InsufficientPoints, InvalidState
+from loyalty.errors import InvalidState
+from loyalty.ledger.errors import InsufficientPoints
 from loyalty.ledger.models import Account, LedgerEntry, LotAllocation, PointLot
 from loyalty.ledger.services import (
     accounts_lock,

@@ -9,9 +9,10 @@ import pytest
 from loyalty.earning.jobs import activate_pending_points
 from loyalty.earning.models import Transaction
 from loyalty.earning.services import refund_create, transaction_create
+from loyalty.holds.errors import HoldNotActive
 from loyalty.holds.jobs import release_expired_holds
 from loyalty.holds.models import Hold
-from loyalty.holds.services import HoldNotActive, hold_capture, hold_create, hold_void
+from loyalty.holds.services import hold_capture, hold_create, hold_void
 from loyalty.ledger.models import Account, LedgerEntry, LotAllocation, PointLot
 from loyalty.ledger.services import points_credit, points_debit
 from loyalty.program.loading import program_load

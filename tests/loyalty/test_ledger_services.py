@@ -7,7 +7,8 @@ import datetime as dt
 
 import pytest
 
-from loyalty.errors import EntryNotFound, InsufficientPoints, InvalidRequest, InvalidState, MemberNotFound
+from loyalty.errors import InvalidRequest, InvalidState, MemberNotFound
+from loyalty.ledger.errors import EntryNotFound, InsufficientPoints
 from loyalty.ledger.models import Account, LedgerEntry, LotAllocation, PointLot
 from loyalty.ledger.services import (
     Draw,
