@@ -13,12 +13,13 @@ from loyalty.ledger.api import BalanceOut
 from loyalty.ledger.models import Account
 from loyalty.ledger.selectors import balance_of
 from loyalty.program.selectors import program_get
-from loyalty.tiers.services import tier_by_id
+from loyalty.tiers.selectors import tier_by_id
 from members.selectors import member_get
 from rewards.eligibility import catalogue_eligibility
 from rewards.errors import RedemptionNotFound
 from rewards.models import Redemption, Reward, Voucher
-from rewards.services import redemption_cancel, reward_by_code, reward_redeem, voucher_get, voucher_use
+from rewards.selectors import reward_by_code, voucher_get
+from rewards.services import redemption_cancel, reward_redeem, voucher_use
 
 
 class VoucherLookupThrottle(ApiKeyThrottle):

@@ -10,7 +10,7 @@ from loyalty.benefits import plan_benefits_active
 from loyalty.errors import DomainError, MemberInactive
 from loyalty.ledger.errors import InsufficientPoints
 from loyalty.ledger.models import Account
-from loyalty.tiers.services import rank_of, tier_by_id, tier_held
+from loyalty.tiers.selectors import rank_of, tier_by_id, tier_held
 from members.models import Member
 from rewards import errors
 from rewards.models import Redemption, Reward

@@ -18,6 +18,7 @@ from members.public_ids import public_id_new
 from rewards import errors
 from rewards.eligibility import redeemed_counts, refusal_of
 from rewards.models import Redemption, Reward, Voucher
+from rewards.selectors import voucher_code_normalise
 
 # No 0/O, 1/I/L, 5/S, 2/Z, 8/B: codes are read aloud and typed from paper.
 VOUCHER_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
@@ -29,25 +30,12 @@ def voucher_code_new() -> str:
     return "-".join(raw[i : i + 4] for i in range(0, len(raw), 4))  # XXXX-XXXX-XXXX-XX
 
 
-def voucher_code_normalise(raw: str) -> str:
-    """What people type: any case, with or without dashes and spaces."""
-    compact = "".join(ch for ch in (raw or "").upper() if ch.isalnum())
-    return "-".join(compact[i : i + 4] for i in range(0, len(compact), 4))
-
-
 @dataclass(frozen=True)
 class RedemptionResult:
     """A redemption and the member's account after the step (the redemption or its cancellation)."""
 
     redemption: Redemption
     account: Account
-
-
-def reward_by_code(code: str) -> Reward:
-    reward = Reward.objects.filter(code=code).first() if isinstance(code, str) else None
-    if reward is None:
-        raise errors.RewardNotFound(param="reward")
-    return reward
 
 
 @transaction.atomic
@@ -118,19 +106,6 @@ def redemption_cancel(*, redemption: Redemption, now: dt.datetime, actor: str = 
     redemption.status, redemption.cancelled_at = Redemption.Status.CANCELLED, now
     account.refresh_from_db(fields=["available", "pending", "held"])
     return RedemptionResult(redemption, account)
-
-
-def voucher_get(*, code: str) -> Voucher:
-    """The voucher with this code, whichever shop issued it (vouchers are program-wide), with its reward,
-    member, issuing shop and using shop loaded in the same query. Raises VoucherNotFound."""
-    voucher = (
-        Voucher.objects.select_related("reward", "member", "used_by", "redemption__shop")
-        .filter(code=voucher_code_normalise(code))
-        .first()
-    )
-    if voucher is None:
-        raise errors.VoucherNotFound(param="code")
-    return voucher
 
 
 @transaction.atomic

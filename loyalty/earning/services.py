@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Sum
 
 from loyalty.calendar import months_add, year_end_after
 from loyalty.db import service_atomic
@@ -19,9 +18,9 @@ from loyalty.earning.errors import (
     TooManyPoints,
     TotalMismatch,
 )
-from loyalty.earning.models import Campaign, Refund, Transaction
+from loyalty.earning.models import Refund, Transaction
 from loyalty.earning.rules import Earning, Line, Multiplier, Purchase, earning_calculate
-from loyalty.earning.selectors import qualifying_points
+from loyalty.earning.selectors import campaigns_running, points_expired_on_arrival, qualifying_points
 from loyalty.errors import MemberInactive, UnsupportedCurrency
 from loyalty.idempotency.services import (  # request_hash is re-exported for callers of this module
     create_or_replay,
@@ -44,16 +43,11 @@ from loyalty.ledger.services import (
 )
 from loyalty.money import money_str
 from loyalty.program.models import Program
-from loyalty.program.selectors import program_get, settings_cached
+from loyalty.program.selectors import program_get
 from loyalty.shops.models import Shop
 from loyalty.subscriptions.benefits import plan_benefits_of
-from loyalty.tiers.services import (
-    account_tier_after_purchase,
-    tier_change_record,
-    tier_held,
-    tiers_all,
-    window_start,
-)
+from loyalty.tiers.selectors import tier_held, tiers_all
+from loyalty.tiers.services import account_tier_after_purchase, tier_change_record, window_start
 from members.models import Member
 from members.public_ids import public_id_new
 
@@ -118,20 +112,6 @@ def purchase_lines(total: Decimal, lines: Sequence[Line] | None) -> list[Line]:
     if sum((line.total for line in lines), Decimal(0)) != total:
         raise TotalMismatch(param="lines")
     return list(lines)
-
-
-@settings_cached
-def campaigns_active() -> list[Campaign]:
-    return list(Campaign.objects.filter(active=True).order_by("code"))
-
-
-def campaigns_running(*, at: dt.datetime) -> list[Campaign]:
-    return [
-        campaign
-        for campaign in campaigns_active()
-        if (campaign.starts_at is None or campaign.starts_at <= at)
-        and (campaign.ends_at is None or at < campaign.ends_at)
-    ]
 
 
 def purchase_earning(
@@ -294,12 +274,6 @@ def refund_create(
     )  # fmt: skip
 
 
-def _expired_on_arrival(txn: Transaction) -> int:
-    """Points of the purchase that expired the moment they were credited (`account_credit_expired`)."""
-    entries = LedgerEntry.objects.filter(transaction=txn, kind=LedgerEntry.Kind.EXPIRE)
-    return -(entries.aggregate(points=Sum("points"))["points"] or 0)
-
-
 @transaction.atomic
 def _refund_create(
     *, shop: Shop, txn: Transaction, external_id: str, amount: Decimal, fingerprint: str, now: dt.datetime
@@ -322,7 +296,7 @@ def _refund_create(
     target = claw_back_target(points=txn.points, total=txn.total, refunded=refunded)
     if txn.points_status == Transaction.PointsStatus.EXPIRED:
         # Points that expired on arrival never reached the balance: only what settled a debt is taken back.
-        target = min(target, txn.points - _expired_on_arrival(txn))
+        target = min(target, txn.points - points_expired_on_arrival(txn=txn))
     due = target - (txn.points_clawed_back + txn.points_forgiven)
     refund = Refund(
         public_id=public_id_new("ref"), transaction=txn, shop=shop, external_id=external_id,

@@ -12,7 +12,8 @@ from loyalty.api.schema import errors, page_of
 from loyalty.idempotency.services import request_hash
 from loyalty.subscriptions.errors import SubscriptionNotFound
 from loyalty.subscriptions.models import Plan, Subscription, SubscriptionPayment
-from loyalty.subscriptions.services import payment_record, plan_by_code, subscription_cancel, subscription_create
+from loyalty.subscriptions.selectors import plan_by_code
+from loyalty.subscriptions.services import payment_record, subscription_cancel, subscription_create
 from members.selectors import member_get
 
 

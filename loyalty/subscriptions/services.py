@@ -18,7 +18,7 @@ from loyalty.ledger.models import Account, LedgerEntry
 from loyalty.ledger.services import Cause, account_credit, account_lock, account_save, member_id_of
 from loyalty.program.selectors import program_get
 from loyalty.shops.models import Shop
-from loyalty.subscriptions.errors import AmountMismatch, PlanNotFound
+from loyalty.subscriptions.errors import AmountMismatch
 from loyalty.subscriptions.models import Plan, Subscription, SubscriptionEvent, SubscriptionPayment
 from members.models import Member
 from members.public_ids import public_id_new
@@ -96,13 +96,6 @@ def _save(subscription: Subscription, events: list[SubscriptionEvent]) -> Subscr
     subscription.save()
     SubscriptionEvent.objects.bulk_create(events)
     return subscription
-
-
-def plan_by_code(code: str) -> Plan:
-    plan = Plan.objects.filter(code=code, active=True).first() if isinstance(code, str) else None
-    if plan is None:
-        raise PlanNotFound(param="plan")
-    return plan
 
 
 @transaction.atomic

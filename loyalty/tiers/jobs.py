@@ -18,7 +18,8 @@ from loyalty.ledger.bulk import accounts_update
 from loyalty.ledger.models import Account
 from loyalty.program.selectors import program_get
 from loyalty.tiers.models import TierChange
-from loyalty.tiers.services import rank_of, tier_by_id, tier_for, tiers_all, window_start
+from loyalty.tiers.selectors import rank_of, tier_by_id, tier_for, tiers_all
+from loyalty.tiers.services import window_start
 from members.models import Member
 
 # On PostgreSQL a chunk is one statement: qualifying points, the best tier, the decision (the same rules as

@@ -32,7 +32,7 @@ from loyalty.program.loading import program_load
 from loyalty.shops.models import Shop
 from loyalty.tiers.jobs import recalculate_tiers
 from loyalty.tiers.models import TierChange
-from loyalty.tiers.services import tier_for
+from loyalty.tiers.selectors import tier_for
 from tests.factories import MemberFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
