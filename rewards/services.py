@@ -10,8 +10,10 @@ from django.db.models import F
 from loyalty.benefits import plan_benefits_active
 from loyalty.errors import InvalidState
 from loyalty.idempotency.errors import IdempotencyConflict
+from loyalty.ledger.entries import Cause
+from loyalty.ledger.locking import account_lock, member_id_of
 from loyalty.ledger.models import Account, LedgerEntry
-from loyalty.ledger.services import Cause, account_debit, account_lock, debit_cancel, member_id_of
+from loyalty.ledger.services import account_debit, debit_cancel
 from loyalty.shops.models import Shop
 from members.models import Member
 from members.public_ids import public_id_new

@@ -27,20 +27,11 @@ from loyalty.idempotency.services import (  # request_hash is re-exported for ca
     replay,
     request_hash,  # noqa: F401
 )
+from loyalty.ledger.entries import MAX_POINTS, Cause, account_save
+from loyalty.ledger.locking import account_lock, account_lock_for, member_id_of
 from loyalty.ledger.models import Account, LedgerEntry, PointLot
 from loyalty.ledger.selectors import account_of
-from loyalty.ledger.services import (
-    MAX_POINTS,
-    Cause,
-    account_credit,
-    account_credit_expired,
-    account_debit,
-    account_lock,
-    account_lock_for,
-    account_pending_cancel,
-    account_save,
-    member_id_of,
-)
+from loyalty.ledger.services import account_credit, account_credit_expired, account_debit, account_pending_cancel
 from loyalty.money import money_str
 from loyalty.program.models import Program
 from loyalty.program.selectors import program_get

@@ -14,9 +14,9 @@ from loyalty.holds.models import Hold
 from loyalty.holds.services import hold_capture, hold_create, hold_void
 from loyalty.idempotency.services import request_hash
 from loyalty.ledger.api import BalanceOut
+from loyalty.ledger.entries import MAX_POINTS
 from loyalty.ledger.models import Account
 from loyalty.ledger.selectors import account_of, balance_of
-from loyalty.ledger.services import MAX_POINTS
 from loyalty.program.selectors import program_get
 from members.selectors import member_get
 

@@ -9,10 +9,12 @@ from loyalty.errors import MemberInactive
 from loyalty.holds.errors import HoldNotActive
 from loyalty.holds.models import Hold
 from loyalty.idempotency.services import create_or_replay, replay
+from loyalty.ledger.entries import Cause
 from loyalty.ledger.errors import InvalidPoints
+from loyalty.ledger.holding import account_capture, account_hold, account_release
+from loyalty.ledger.locking import account_lock
 from loyalty.ledger.models import Account
 from loyalty.ledger.selectors import account_of
-from loyalty.ledger.services import Cause, account_capture, account_hold, account_lock, account_release
 from loyalty.program.selectors import program_get
 from loyalty.shops.models import Shop
 from members.models import Member

@@ -14,8 +14,8 @@ from django.db.models import Q
 from loyalty.calendar import months_add
 from loyalty.jobs.runner import JobRun, run_chunks
 from loyalty.ledger.bulk import account_ids_after, accounts_update, entries_insert
+from loyalty.ledger.entries import Cause, entry_build
 from loyalty.ledger.models import Account, LedgerEntry, LotAllocation, PointLot
-from loyalty.ledger.services import Cause, entry_build
 from loyalty.program.models import Program
 from loyalty.program.selectors import program_get
 

@@ -14,8 +14,10 @@ from django.db import transaction
 from loyalty.calendar import months_add
 from loyalty.errors import InvalidState, MemberInactive, UnsupportedCurrency
 from loyalty.idempotency.services import create_or_replay, replay
+from loyalty.ledger.entries import Cause, account_save
+from loyalty.ledger.locking import account_lock, member_id_of
 from loyalty.ledger.models import Account, LedgerEntry
-from loyalty.ledger.services import Cause, account_credit, account_lock, account_save, member_id_of
+from loyalty.ledger.services import account_credit
 from loyalty.program.selectors import program_get
 from loyalty.shops.models import Shop
 from loyalty.subscriptions.errors import AmountMismatch

@@ -11,8 +11,9 @@ import datetime as dt
 from dataclasses import dataclass
 
 from loyalty.db import service_atomic
+from loyalty.ledger.entries import account_save
+from loyalty.ledger.locking import account_lock, member_id_of
 from loyalty.ledger.models import Account
-from loyalty.ledger.services import account_lock, account_save, member_id_of
 from loyalty.program.models import Program
 from loyalty.program.selectors import program_get
 from loyalty.tiers.models import Tier, TierChange

@@ -1,4 +1,4 @@
-"""The ledger's services (loyalty.ledger.services), as worked scenarios with exact values.
+"""The ledger's services (loyalty.ledger: services, holding, lots), as worked scenarios with exact values.
 
 Every refusal also asserts that nothing was written: balances, entries, lots and allocations.
 """
@@ -9,15 +9,9 @@ import pytest
 
 from loyalty.errors import InvalidRequest, InvalidState, MemberNotFound
 from loyalty.ledger.errors import EntryNotFound, InsufficientPoints
+from loyalty.ledger.lots import Draw, lots_draw_plan
 from loyalty.ledger.models import Account, LedgerEntry, LotAllocation, PointLot
-from loyalty.ledger.services import (
-    Draw,
-    debit_cancel,
-    lots_draw_plan,
-    points_credit,
-    points_debit,
-    points_expire,
-)
+from loyalty.ledger.services import debit_cancel, points_credit, points_debit, points_expire
 from loyalty.ledger.verify import ledger_verify
 from members.models import Member
 from tests.factories import MemberFactory
