@@ -22,11 +22,7 @@ from loyalty.earning.models import Refund, Transaction
 from loyalty.earning.rules import Earning, Line, Multiplier, Purchase, earning_calculate
 from loyalty.earning.selectors import campaigns_running, points_expired_on_arrival, qualifying_points
 from loyalty.errors import MemberInactive, UnsupportedCurrency
-from loyalty.idempotency.services import (  # request_hash is re-exported for callers of this module
-    create_or_replay,
-    replay,
-    request_hash,  # noqa: F401
-)
+from loyalty.idempotency.services import create_or_replay, replay
 from loyalty.ledger.entries import MAX_POINTS, Cause, account_save
 from loyalty.ledger.locking import account_lock, account_lock_for, member_id_of
 from loyalty.ledger.models import Account, LedgerEntry, PointLot
