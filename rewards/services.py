@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
-from loyalty.benefits import plan_benefits_active
 from loyalty.errors import InvalidState
 from loyalty.idempotency.errors import IdempotencyConflict
 from loyalty.ledger.entries import Cause
@@ -15,6 +14,7 @@ from loyalty.ledger.locking import account_lock, member_id_of
 from loyalty.ledger.models import Account, LedgerEntry
 from loyalty.ledger.services import account_debit, debit_cancel
 from loyalty.shops.models import Shop
+from loyalty.subscriptions.benefits import plan_benefits_hold
 from members.models import Member
 from members.public_ids import public_id_new
 from rewards import errors
@@ -48,7 +48,7 @@ def reward_redeem(*, member: Member, reward: Reward, shop: Shop | None, now: dt.
     account = account_lock(member_id=member_id_of(member))  # serializes one member's redemptions
     reward = Reward.objects.get(pk=reward.pk)
     redeemed = redeemed_counts(member_id=member.pk, reward_ids=[reward.pk]).get(reward.pk, 0)
-    subscribed = reward.subscribers_only and plan_benefits_active(member_id=member.pk, now=now)
+    subscribed = reward.subscribers_only and plan_benefits_hold(account, now=now)
     refusal = refusal_of(reward, member=member, account=account, redeemed=redeemed, subscribed=subscribed, now=now)
     if refusal is not None:
         raise refusal

@@ -10,10 +10,10 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from loyalty.benefits import plan_benefits_active
 from loyalty.earning.services import transaction_create
 from loyalty.ledger.models import Account
 from loyalty.program.loading import program_load
+from loyalty.subscriptions.benefits import plan_benefits_hold
 from loyalty.subscriptions.jobs import renew_subscriptions
 from rewards.errors import SubscriptionRequired
 from rewards.models import Reward
@@ -38,7 +38,7 @@ def plan_points(shop, member, at: dt.datetime, total: str = "25.00") -> int | No
 
 
 def benefits(member, at: dt.datetime) -> bool:
-    return plan_benefits_active(member_id=member.pk, now=at)
+    return plan_benefits_hold(Account.objects.filter(member=member).first(), now=at)
 
 
 def account(member) -> Account:
