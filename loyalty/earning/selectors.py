@@ -5,6 +5,7 @@ import datetime as dt
 from django.db.models import Sum
 
 from loyalty.earning.models import Campaign, Transaction
+from loyalty.earning.rules import campaign_runs
 from loyalty.ledger.models import LedgerEntry
 from loyalty.program.selectors import settings_cached
 
@@ -23,12 +24,7 @@ def campaigns_active() -> list[Campaign]:
 
 def campaigns_running(*, at: dt.datetime) -> list[Campaign]:
     """The active campaigns whose window holds `at`."""
-    return [
-        campaign
-        for campaign in campaigns_active()
-        if (campaign.starts_at is None or campaign.starts_at <= at)
-        and (campaign.ends_at is None or at < campaign.ends_at)
-    ]
+    return [campaign for campaign in campaigns_active() if campaign_runs(campaign, at=at)]
 
 
 def points_expired_on_arrival(*, txn: Transaction) -> int:
