@@ -21,7 +21,7 @@ from loyalty.ledger.services import account_credit
 from loyalty.program.selectors import program_get
 from loyalty.shops.models import Shop
 from loyalty.subscriptions.errors import AmountMismatch
-from loyalty.subscriptions.models import Plan, Subscription, SubscriptionEvent, SubscriptionPayment
+from loyalty.subscriptions.models import LIVE_STATUSES, Plan, Subscription, SubscriptionEvent, SubscriptionPayment
 from members.models import Member
 from members.public_ids import public_id_new
 
@@ -44,7 +44,6 @@ TRANSITIONS: dict[tuple[str, str], frozenset[str]] = {
     (S.PAST_DUE, S.CANCELED): frozenset({"canceled", "canceled_at_period_end"}),
     (S.PAST_DUE, S.EXPIRED): frozenset({"grace_ended"}),
 }
-LIVE = (S.INCOMPLETE, S.TRIALING, S.ACTIVE, S.PAST_DUE)
 
 
 def transition_allowed(from_status: str, to_status: str, cause: str) -> bool:
@@ -107,7 +106,7 @@ def subscription_create(*, shop: Shop, member: Member, plan: Plan, now: dt.datet
     account = account_lock(member_id=member_id_of(member))
     if member.status != Member.Status.ACTIVE:
         raise MemberInactive(param="member")
-    if Subscription.objects.filter(member=member, status__in=LIVE).exists():
+    if Subscription.objects.filter(member=member, status__in=LIVE_STATUSES).exists():
         raise InvalidState("The member already has a live subscription.", param="member")
     trial = plan.trial_days > 0
     subscription = Subscription(
@@ -158,7 +157,7 @@ def _payment_record(
         raise UnsupportedCurrency(f"The plan is paid in {plan.currency}.", param="currency")
     if amount != plan.price:
         raise AmountMismatch(f"The plan costs {plan.price} {plan.currency}.", param="amount")
-    if subscription.status not in LIVE:
+    if subscription.status not in LIVE_STATUSES:
         raise InvalidState(f"The subscription is {subscription.status}.", param="subscription")
     grace_days = program_get().subscription_grace_days
     payment = SubscriptionPayment(
@@ -205,7 +204,7 @@ def subscription_cancel(*, subscription: Subscription, at_period_end: bool, now:
     Raises InvalidState for a subscription already canceled or expired."""
     account = account_lock(member_id=subscription.member_id)
     subscription = Subscription.objects.select_related("plan").get(pk=subscription.pk)
-    if subscription.status not in LIVE:
+    if subscription.status not in LIVE_STATUSES:
         raise InvalidState(f"The subscription is already {subscription.status}.", param="subscription")
     events = []
     if at_period_end and subscription.status in (S.TRIALING, S.ACTIVE):
