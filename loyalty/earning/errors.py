@@ -24,7 +24,7 @@ class BackdateTooOld(BusinessRule):
 
 class RefundAmountOutOfRange(InvalidRequest):
     code = "amount_out_of_range"
-    default_message = "A refund is an amount above 0."
+    default_message = "The amount must be more than 0."
 
 
 class RefundExceedsRemaining(BusinessRule):
