@@ -13,8 +13,7 @@ from loyalty.holds.errors import HoldNotFound
 from loyalty.holds.models import Hold
 from loyalty.holds.services import hold_capture, hold_create, hold_void
 from loyalty.idempotency.services import request_hash
-from loyalty.ledger.api import BalanceOut
-from loyalty.ledger.entries import MAX_POINTS
+from loyalty.ledger.api import BalanceOut, PointsField
 from loyalty.ledger.models import Account
 from loyalty.ledger.selectors import account_of, balance_of
 from loyalty.program.selectors import program_get
@@ -62,12 +61,12 @@ def own_hold(request, hold_id: str) -> Hold:
 
 class HoldIn(JsonInput):
     member = serializers.CharField(max_length=32)
-    points = serializers.IntegerField(min_value=1, max_value=MAX_POINTS)
+    points = PointsField()
     external_id = serializers.CharField(max_length=128)
 
 
 class HoldCaptureIn(JsonInput):
-    points = serializers.IntegerField(min_value=1, max_value=MAX_POINTS, required=False, allow_null=True)
+    points = PointsField(required=False, allow_null=True)
 
 
 class HoldsApi(ShopApi):

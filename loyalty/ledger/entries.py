@@ -4,7 +4,7 @@ balances. Entries are append-only: a mistake is fixed by a new entry."""
 import datetime as dt
 from dataclasses import dataclass
 
-from loyalty.ledger.errors import InvalidPoints
+from loyalty.ledger.errors import InvalidPoints, PointsOutOfRange
 from loyalty.ledger.models import Account, LedgerEntry
 from loyalty.shops.models import Shop
 from members.public_ids import public_id_new
@@ -27,11 +27,14 @@ NO_CAUSE = Cause()  # the default of the building blocks: an entry no shop, tran
 
 
 def points_validate(points: object, *, param: str = "points") -> int:
-    """A whole number of points in 1..MAX_POINTS, or InvalidPoints."""
+    """A whole number of points in 1..MAX_POINTS: the one rule, which the API's points fields apply too.
+    Raises InvalidPoints (not a whole number), PointsOutOfRange."""
     if isinstance(points, bool) or not isinstance(points, int):
         raise InvalidPoints(param=param)
-    if not 1 <= points <= MAX_POINTS:
-        raise InvalidPoints(f"Points must lie between 1 and {MAX_POINTS}.", param=param)
+    if points < 1:
+        raise PointsOutOfRange("Ensure this value is greater than or equal to 1.", param=param)
+    if points > MAX_POINTS:
+        raise PointsOutOfRange(f"Ensure this value is less than or equal to {MAX_POINTS}.", param=param)
     return points
 
 

@@ -20,6 +20,10 @@ class InvalidPoints(InvalidRequest):
     default_message = "Points must be a whole number."
 
 
+class PointsOutOfRange(InvalidRequest):
+    code = "points_out_of_range"
+
+
 class InvalidKind(InvalidRequest):
     code = "invalid_kind"
 

@@ -527,30 +527,39 @@ def test_redeem_refused_while_the_balance_is_negative_writes_nothing(member, now
 
 # --- bad input to every service --------------------------------------------------------------------
 
-BAD_POINTS = [0, -5, 10**9 + 1, 1.5, "10", True, None]
+# (points, the code): out of 1..10**9 is the API's `points_out_of_range`; not a whole number, `invalid_points`
+BAD_POINTS = [
+    (0, "points_out_of_range"),
+    (-5, "points_out_of_range"),
+    (10**9 + 1, "points_out_of_range"),
+    (1.5, "invalid_points"),
+    ("10", "invalid_points"),
+    (True, "invalid_points"),
+    (None, "invalid_points"),
+]
 
 
-@pytest.mark.parametrize("points", BAD_POINTS, ids=repr)
-def test_credit_refuses_bad_points_and_writes_nothing(member, now, points):
+@pytest.mark.parametrize(("points", "code"), BAD_POINTS, ids=repr)
+def test_credit_refuses_bad_points_and_writes_nothing(member, now, points, code):
     points_credit(member=member, points=100, now=now)
     before = books()
 
     with pytest.raises(InvalidRequest) as refused:
         points_credit(member=member, points=points, now=now)
 
-    assert (refused.value.code, refused.value.param, refused.value.status) == ("invalid_points", "points", 400)
+    assert (refused.value.code, refused.value.param, refused.value.status) == (code, "points", 400)
     assert books() == before
 
 
-@pytest.mark.parametrize("points", BAD_POINTS, ids=repr)
-def test_debit_refuses_bad_points_and_writes_nothing(member, now, points):
+@pytest.mark.parametrize(("points", "code"), BAD_POINTS, ids=repr)
+def test_debit_refuses_bad_points_and_writes_nothing(member, now, points, code):
     points_credit(member=member, points=100, now=now)
     before = books()
 
     with pytest.raises(InvalidRequest) as refused:
         points_debit(member=member, points=points, now=now)
 
-    assert (refused.value.code, refused.value.param, refused.value.status) == ("invalid_points", "points", 400)
+    assert (refused.value.code, refused.value.param, refused.value.status) == (code, "points", 400)
     assert books() == before
 
 
