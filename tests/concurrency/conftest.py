@@ -18,6 +18,8 @@ from typing import Any
 import pytest
 from django.db import connection
 
+from tests.support.workers import Workers, wait_for_no_other_connections
+
 MAX_THREADS = 50
 BARRIER_TIMEOUT = 30  # seconds; a broken start fails the test instead of hanging it
 
@@ -65,3 +67,17 @@ def _run(calls: Sequence[Callable[[], Any]], *, threads: int | None = None) -> l
 @pytest.fixture
 def parallel() -> Callable[..., list[Outcome]]:
     return _run
+
+
+@pytest.fixture
+def workers_for(tmp_path):
+    made: list[Workers] = []
+
+    def make(broker_url: str) -> Workers:
+        made.append(Workers(tmp_path, broker_url))
+        return made[-1]
+
+    yield make
+    for workers in made:
+        workers.stop_all()
+    wait_for_no_other_connections()

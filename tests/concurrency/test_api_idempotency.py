@@ -23,8 +23,8 @@ from loyalty.ledger.models import LedgerEntry
 from loyalty.program.loading import program_load
 from loyalty.shops.models import ApiKey, Shop
 from loyalty.shops.services import api_key_create
-from tests.api.conftest import PROGRAM, Api, balance, purchase
 from tests.factories import MemberFactory
+from tests.support.api import PROGRAM, Api, balance, purchase
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -1,8 +1,8 @@
 """Real Celery worker and beat processes log through settings.LOGGING: LOG_LEVEL (default INFO) applies, not
 their `--loglevel` (which defaults to WARNING and used to hide every job summary), in the project's line format.
 
-The worker is started the way test_celery_kill.py starts it, on the test database and a filesystem broker of the
-test's own."""
+The worker is started the way test_celery_kill.py starts it (tests/support/workers.py), on the test database
+and a filesystem broker of the test's own."""
 
 import datetime as dt
 import re
@@ -14,7 +14,7 @@ import pytest
 from django.utils import timezone
 
 from loyalty.program.loading import program_load
-from tests.concurrency.test_celery_kill import (
+from tests.support.workers import (
     CELERY,
     PROJECT,
     Workers,
@@ -22,7 +22,6 @@ from tests.concurrency.test_celery_kill import (
     members_with_due_lots,
     tail,
     wait_for_no_other_connections,
-    workers_for,  # noqa: F401 (a fixture)
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -54,21 +53,21 @@ def run_expiry_and_stop(workers: Workers, **env: str) -> str:
     return log.read_text(errors="replace")
 
 
-def test_a_worker_without_loglevel_logs_the_job_summary_at_info(one_member_due, workers_for):  # noqa: F811
+def test_a_worker_without_loglevel_logs_the_job_summary_at_info(one_member_due, workers_for):
     text = run_expiry_and_stop(workers_for("filesystem://"), LOG_LEVEL="")  # the default
 
     assert SUMMARY_LINE.search(text), text
     assert " INFO celery.app.trace - Task loyalty.tasks.expire_points[" in text  # Celery's own lines too
 
 
-def test_a_worker_with_log_level_warning_leaves_info_lines_out(one_member_due, workers_for):  # noqa: F811
+def test_a_worker_with_log_level_warning_leaves_info_lines_out(one_member_due, workers_for):
     text = run_expiry_and_stop(workers_for("filesystem://"), LOG_LEVEL="WARNING")
 
     assert members_expired() == 1  # the job ran
     assert SUMMARY not in text and " INFO " not in text, text
 
 
-def test_beat_without_loglevel_logs_at_info_through_the_same_setup(tmp_path, workers_for):  # noqa: F811
+def test_beat_without_loglevel_logs_at_info_through_the_same_setup(tmp_path, workers_for):
     workers = workers_for("filesystem://")  # only for its environment: the test database and a private broker
     log = tmp_path / "beat.log"
     with log.open("w") as output:

@@ -20,8 +20,8 @@ from loyalty.ledger.services import points_credit
 from loyalty.program.loading import program_load
 from loyalty.shops.models import ApiKey, Shop
 from loyalty.shops.services import api_key_create
-from tests.api.conftest import PROGRAM, Api, balance
 from tests.factories import MemberFactory
+from tests.support.api import PROGRAM, Api, balance
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -32,7 +32,7 @@ from loyalty.shops.models import ApiKey, Shop
 from loyalty.shops.services import api_key_create
 from members.models import Member
 from members.services import member_enroll
-from tests.concurrency.test_celery_kill import wait_for_no_other_connections
+from tests.support.workers import wait_for_no_other_connections
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

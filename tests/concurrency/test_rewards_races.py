@@ -19,8 +19,8 @@ from loyalty.shops.models import ApiKey, Shop
 from loyalty.shops.services import api_key_create
 from rewards.models import Redemption, Reward, Voucher
 from rewards.services import redemption_cancel, reward_redeem, voucher_use
-from tests.api.conftest import PROGRAM, Api, balance
 from tests.factories import MemberFactory
+from tests.support.api import PROGRAM, Api, balance
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -13,18 +13,9 @@ from loyalty.ledger.models import Account
 from loyalty.ledger.verify import ledger_verify
 from loyalty.subscriptions.jobs import renew_subscriptions
 from loyalty.subscriptions.models import Subscription, SubscriptionEvent, SubscriptionPayment
-from tests.api.conftest import balance
 from tests.factories import MemberFactory
-from tests.subscriptions import conftest as fixtures
-from tests.subscriptions.conftest import DAY, GRACE, SUBSCRIPTIONS, bonus_entries, cancel, fresh, moves, pay, subscribe
-
-program = fixtures.program
-shop = fixtures.shop
-api_for = fixtures.api_for
-api = fixtures.api
-member = fixtures.member
-plans = fixtures.plans
-plus = fixtures.plus
+from tests.support.api import balance
+from tests.support.subscriptions import DAY, GRACE, SUBSCRIPTIONS, bonus_entries, cancel, fresh, moves, pay, subscribe
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

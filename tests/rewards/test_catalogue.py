@@ -16,7 +16,7 @@ from loyalty.program.loading import program_load
 from loyalty.tiers.models import Tier
 from members.services import member_set_status
 from tests.factories import MemberFactory
-from tests.rewards.conftest import DAY, REWARDS, cancel, error_of, redeem, redeemed, reward_item, tier_give
+from tests.support.rewards import DAY, REWARDS, cancel, error_of, redeem, redeemed, reward_item, tier_give
 
 pytestmark = pytest.mark.django_db
 

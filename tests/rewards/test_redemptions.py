@@ -17,9 +17,9 @@ from loyalty.ledger.services import points_credit
 from members.services import member_set_status
 from rewards.models import Redemption, Reward, Voucher
 from tests.factories import MemberFactory
-from tests.rewards.conftest import (
+from tests.support.api import balance
+from tests.support.rewards import (
     DAY,
-    balance,
     cancel,
     error_of,
     lots_of,

@@ -20,7 +20,7 @@ from rewards.jobs import expire_vouchers
 from rewards.models import Redemption, Voucher
 from rewards.selectors import voucher_code_normalise
 from rewards.services import VOUCHER_ALPHABET, voucher_code_new
-from tests.rewards.conftest import DAY, cancel, error_of, redeemed, world
+from tests.support.rewards import DAY, cancel, error_of, redeemed, world
 
 pytestmark = pytest.mark.django_db
 

@@ -1,0 +1,58 @@
+"""`setup_demo` (make run's last step): its last line is `KEY=lk_...`, ready to paste into a shell, and each run
+revokes the demo keys earlier runs printed instead of piling up all-scope keys."""
+
+import re
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from loyalty.shops.models import ApiKey, Shop
+from loyalty.shops.services import api_key_authenticate, api_key_create
+
+REPO = Path(__file__).resolve().parents[3]
+KEY_LINE = re.compile(r"^KEY=(lk_[a-z0-9]{8}_[A-Za-z0-9]{32,})$")
+
+
+@pytest.fixture
+def demo_program(db):
+    call_command("load_program", str(REPO / "demo" / "program.json"), stdout=StringIO())
+
+
+def setup_demo(port: int = 8000) -> tuple[str, str]:
+    """Runs the command; returns its output and the key of its last line."""
+    out = StringIO()
+    call_command("setup_demo", "--port", str(port), stdout=out)
+    output = out.getvalue()
+    match = KEY_LINE.match(output.rstrip("\n").splitlines()[-1])
+    assert match, f"the last line is not KEY=lk_...: {output!r}"
+    return output, match.group(1)
+
+
+def test_the_last_line_is_a_shell_assignment_of_a_working_key(demo_program):
+    output, key = setup_demo(port=8123)
+
+    authenticated = api_key_authenticate(raw_key=key, now=timezone.now())
+    assert authenticated is not None and authenticated.shop.code == "demo-shop"
+    assert set(authenticated.scopes) == set(ApiKey.SCOPES)
+    assert "http://127.0.0.1:8123/\n" in output and "http://127.0.0.1:8123/admin/" in output
+
+
+def test_a_rerun_revokes_the_earlier_demo_keys_and_leaves_other_keys_alone(demo_program):
+    _, first = setup_demo()
+    _, second = setup_demo()
+    output, third = setup_demo()
+    shop = Shop.objects.get(code="demo-shop")
+    _, staff_key = api_key_create(shop=shop, name="till 1")
+    _, fourth = setup_demo()
+
+    now = timezone.now()
+    assert api_key_authenticate(raw_key=first, now=now) is None
+    assert api_key_authenticate(raw_key=second, now=now) is None
+    assert api_key_authenticate(raw_key=third, now=now) is None
+    assert api_key_authenticate(raw_key=fourth, now=now) is not None
+    assert api_key_authenticate(raw_key=staff_key, now=now) is not None
+    assert ApiKey.objects.filter(shop=shop, revoked_at__isnull=True).count() == 2
+    assert "1 earlier demo key(s) revoked" in output
