@@ -12,6 +12,7 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 
 from loyalty.db import in_request_transaction
+from loyalty.errors import error_paths
 from members.errors import DomainError
 
 logger = logging.getLogger("loyalty.api")
@@ -25,21 +26,10 @@ def error_body(type_: str, code: str, message: str, param: str | None = None) ->
     return {"error": {"type": type_, "code": code, "message": str(message), "param": param}}
 
 
-def _first_error(detail: object, path: str = "") -> tuple[str | None, exceptions.ErrorDetail | str]:
+def _first_error(detail: object) -> tuple[str | None, exceptions.ErrorDetail | str]:
     """The first (path, error) in DRF's nested validation errors; paths read `lines[0].quantity`."""
-    if isinstance(detail, dict):
-        for key, value in detail.items():
-            if key in ("non_field_errors", "__all__"):
-                return _first_error(value, path)
-            child = f"{path}[{key}]" if isinstance(key, int) else (f"{path}.{key}" if path else str(key))
-            return _first_error(value, child)
-    if isinstance(detail, list) and detail:
-        if all(isinstance(item, str) for item in detail):
-            return path or None, detail[0]
-        for index, item in enumerate(detail):
-            if item:
-                return _first_error(item, f"{path}[{index}]")
-    return path or None, str(detail)
+    path, error = next(iter(error_paths(detail)), ("", str(detail)))
+    return path or None, error
 
 
 def _validation_code(param: str | None, drf_code: str) -> str:

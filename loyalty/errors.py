@@ -1,4 +1,6 @@
-"""The ledger's and the program's domain errors, on the base classes of members/errors.py."""
+"""The error bases every concern builds on (members/errors.py's, re-exported), the refusals several
+concerns share, and where a validation error points. Each concern's own errors live in its `errors.py`
+(`loyalty/<concern>/errors.py`)."""
 
 from members.errors import (
     BusinessRule,
@@ -15,29 +17,15 @@ __all__ = [
     "BusinessRule",
     "Conflict",
     "DomainError",
-    "EntryNotFound",
-    "InsufficientPoints",
     "InvalidRequest",
     "InvalidState",
     "MemberExists",
     "MemberInactive",
     "MemberNotFound",
     "NotFound",
-    "ShopNotFound",
     "UnsupportedCurrency",
+    "error_paths",
 ]
-
-
-class InsufficientPoints(BusinessRule):
-    code = "insufficient_points"
-
-    def __init__(self, *, available: int, requested: int) -> None:
-        super().__init__(
-            f"The member has {available} points available; {requested} were requested.",
-            param="points",
-            available=available,
-            requested=requested,
-        )
 
 
 class InvalidState(BusinessRule):
@@ -50,11 +38,27 @@ class UnsupportedCurrency(BusinessRule):
     default_message = "The currency is not the program's currency."
 
 
-class EntryNotFound(NotFound):
-    code = "entry_not_found"
-    default_message = "No such ledger entry."
+# DRF's and Django's keys for the errors of an object as a whole, not of one of its fields
+NON_FIELD_KEYS = frozenset({"non_field_errors", "__all__"})
 
 
-class ShopNotFound(NotFound):
-    code = "shop_not_found"
-    default_message = "No such shop."
+def error_paths(detail: object, prefix: str = "") -> list[tuple[str, str]]:
+    """Flatten DRF's nested validation errors into (path, error) pairs, in order. Paths read
+    `lines[0].quantity` (after `prefix`); an error of an object as a whole takes the object's path. Errors
+    given as lists of messages keep DRF's ErrorDetail, with its `code`. The API answers the first pair; the
+    program file's loader reports them all."""
+    if isinstance(detail, dict):
+        return [pair for key, value in detail.items() for pair in error_paths(value, _child_path(prefix, key))]
+    if isinstance(detail, list) and all(isinstance(item, str) for item in detail):
+        return [(prefix, item) for item in detail]
+    if isinstance(detail, list):
+        return [pair for index, item in enumerate(detail) for pair in error_paths(item, f"{prefix}[{index}]")]
+    return [(prefix, str(detail))] if detail else []
+
+
+def _child_path(prefix: str, key: object) -> str:
+    if key in NON_FIELD_KEYS:
+        return prefix
+    if isinstance(key, int):
+        return f"{prefix}[{key}]"
+    return f"{prefix}.{key}" if prefix else str(key)

@@ -1,7 +1,7 @@
 """Reads of members."""
 
 from members.cards import card_number_normalise
-from members.errors import InvalidRequest, MemberNotFound
+from members.errors import InvalidLookup, MemberNotFound
 from members.models import Member
 
 
@@ -18,7 +18,7 @@ def member_lookup(*, card_number: str | None = None, email: str | None = None, p
     """The member with exactly one of these identifiers, or MemberNotFound."""
     given = {k: v for k, v in {"card_number": card_number, "email": email, "phone": phone}.items() if v}
     if len(given) != 1:
-        raise InvalidRequest("Give exactly one of card_number, email or phone.", code="invalid_lookup", param=None)
+        raise InvalidLookup(param=None)
     ((field, value),) = given.items()
     if field == "card_number":
         query = {"card_number": card_number_normalise(value)}

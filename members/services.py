@@ -11,7 +11,19 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from members.cards import card_number_generate, card_number_normalise, is_ascii_digits, luhn_valid
-from members.errors import Conflict, InvalidRequest, MemberExists
+from members.errors import (
+    CardNumberExists,
+    InvalidBirthDate,
+    InvalidCardNumber,
+    InvalidEmail,
+    InvalidLocale,
+    InvalidName,
+    InvalidPhone,
+    InvalidReferralCode,
+    InvalidStatus,
+    MemberExists,
+    PhoneExists,
+)
 from members.models import Member
 from members.public_ids import public_id_new
 
@@ -27,18 +39,16 @@ GENERATE_ATTEMPTS = 5
 
 
 def email_normalise(raw: object) -> str:
-    """Trimmed and lower-cased, or InvalidRequest(invalid_email)."""
+    """Trimmed and lower-cased, or InvalidEmail."""
     if not isinstance(raw, str) or not raw.strip():
-        raise InvalidRequest("An email address is required.", code="invalid_email", param="email")
+        raise InvalidEmail(param="email")
     email = raw.strip().lower()
     if len(email) > EMAIL_MAX:
-        raise InvalidRequest(
-            f"An email address has at most {EMAIL_MAX} characters.", code="invalid_email", param="email"
-        )
+        raise InvalidEmail(f"An email address has at most {EMAIL_MAX} characters.", param="email")
     try:
         validate_email(email)
     except ValidationError:
-        raise InvalidRequest(f"{raw!r} is not a valid email address.", code="invalid_email", param="email") from None
+        raise InvalidEmail(f"{raw!r} is not a valid email address.", param="email") from None
     return email
 
 
@@ -48,18 +58,16 @@ def phone_normalise(raw: str) -> str:
         return ""
     phone = re.sub(r"[ ().-]", "", raw)
     if not re.fullmatch(PHONE_INPUT_PATTERN, raw) or not PHONE_RE.match(phone):
-        raise InvalidRequest(
-            "A phone number has 6 to 15 digits and may start with +.", code="invalid_phone", param="phone"
-        )
+        raise InvalidPhone(param="phone")
     return phone
 
 
 def card_number_validate(raw: str) -> str:
     number = card_number_normalise(raw)
     if not (is_ascii_digits(number) and 8 <= len(number) <= 19):
-        raise InvalidRequest("A card number has 8 to 19 digits.", code="invalid_card_number", param="card_number")
+        raise InvalidCardNumber(param="card_number")
     if not luhn_valid(number):
-        raise InvalidRequest("The card number's check digit is wrong.", code="invalid_card_number", param="card_number")
+        raise InvalidCardNumber("The card number's check digit is wrong.", param="card_number")
     return number
 
 
@@ -71,26 +79,20 @@ def locale_normalise(raw: str) -> str:
     match = LOCALE_TAG_RE.fullmatch(raw or "en")
     locale = match.group(1).lower() if match else ""
     if locale not in Member.Locale.values:
-        raise InvalidRequest(
-            f"Locale must be one of {', '.join(Member.Locale.values)}.", code="invalid_locale", param="locale"
-        )
+        raise InvalidLocale(f"Locale must be one of {', '.join(Member.Locale.values)}.", param="locale")
     return locale
 
 
 def _name(raw: str, param: str) -> str:
     name = (raw or "").strip()
     if len(name) > NAME_MAX:
-        raise InvalidRequest(f"{param} is longer than {NAME_MAX} characters.", code="invalid_name", param=param)
+        raise InvalidName(f"{param} is longer than {NAME_MAX} characters.", param=param)
     return name
 
 
 def _birth_date(value: dt.date | None, today: dt.date) -> dt.date | None:
     if value is not None and not (dt.date(1900, 1, 1) <= value <= today):
-        raise InvalidRequest(
-            "The birth date must lie between 1900-01-01 and today.",
-            code="invalid_birth_date",
-            param="birth_date",
-        )
+        raise InvalidBirthDate(param="birth_date")
     return value
 
 
@@ -113,9 +115,9 @@ def member_enroll(
 ) -> Member:
     """Enroll a member. `referral_code` is the code of the member who referred them.
 
-    Raises InvalidRequest (invalid_email, invalid_card_number, invalid_phone, invalid_locale,
-    invalid_birth_date, invalid_referral_code), MemberExists for a taken email, Conflict
-    (card_number_exists, phone_exists) for a taken card or phone. Writes nothing when it raises.
+    Raises InvalidEmail, InvalidName, InvalidCardNumber, InvalidPhone, InvalidLocale, InvalidBirthDate,
+    InvalidReferralCode, MemberExists for a taken email, CardNumberExists or PhoneExists for a taken card
+    or phone. Writes nothing when it raises.
     """
     now = now or timezone.now()
     fields = {
@@ -132,9 +134,7 @@ def member_enroll(
     if referral_code:
         referrer = Member.objects.filter(referral_code=referral_code.strip().upper()).first()
         if referrer is None:
-            raise InvalidRequest(
-                "No member has this referral code.", code="invalid_referral_code", param="referral_code"
-            )
+            raise InvalidReferralCode(param="referral_code")
         fields["referred_by"] = referrer
 
     for _attempt in range(GENERATE_ATTEMPTS):
@@ -159,18 +159,16 @@ def _raise_if_taken(member: Member, exc: IntegrityError, *, card_supplied: bool)
     if Member.objects.filter(email__iexact=member.email).exists():
         raise MemberExists(param="email") from exc
     if member.phone and Member.objects.filter(phone=member.phone).exists():
-        raise Conflict("A member with this phone number already exists.", param="phone", code="phone_exists") from exc
+        raise PhoneExists(param="phone") from exc
     if card_supplied and Member.objects.filter(card_number=member.card_number).exists():
-        raise Conflict("This card number is already in use.", param="card_number", code="card_number_exists") from exc
+        raise CardNumberExists(param="card_number") from exc
 
 
 @transaction.atomic
 def member_set_status(*, member: Member, status: str) -> Member:
-    """Suspend, close or reactivate a member. Raises InvalidRequest(invalid_status)."""
+    """Suspend, close or reactivate a member. Raises InvalidStatus."""
     if status not in Member.Status.values:
-        raise InvalidRequest(
-            f"Status must be one of {', '.join(Member.Status.values)}.", code="invalid_status", param="status"
-        )
+        raise InvalidStatus(f"Status must be one of {', '.join(Member.Status.values)}.", param="status")
     Member.objects.filter(pk=member.pk).update(status=status, updated_at=timezone.now())
     member.status = status
     return member

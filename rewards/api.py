@@ -10,14 +10,16 @@ from loyalty.api.fields import JsonInput, money_out
 from loyalty.api.idempotency import idempotent
 from loyalty.api.schema import errors, page_of
 from loyalty.ledger.api import BalanceOut
-from loyalty.ledger.selectors import account_of, balance_of
+from loyalty.ledger.models import Account
+from loyalty.ledger.selectors import balance_of
 from loyalty.program.selectors import program_get
-from loyalty.tiers.services import tier_by_id
+from loyalty.tiers.selectors import tier_by_id
 from members.selectors import member_get
 from rewards.eligibility import catalogue_eligibility
 from rewards.errors import RedemptionNotFound
 from rewards.models import Redemption, Reward, Voucher
-from rewards.services import redemption_cancel, reward_by_code, reward_redeem, voucher_get, voucher_use
+from rewards.selectors import reward_by_code, voucher_get
+from rewards.services import redemption_cancel, reward_redeem, voucher_use
 
 
 class VoucherLookupThrottle(ApiKeyThrottle):
@@ -110,9 +112,8 @@ class RedemptionOut(serializers.Serializer):
     balance = BalanceOut()
 
 
-def redemption_out(redemption: Redemption) -> dict:
+def redemption_out(redemption: Redemption, account: Account) -> dict:
     voucher = Voucher.objects.filter(redemption=redemption).first()
-    account = getattr(redemption, "account", None) or account_of(redemption.member)
     return RedemptionOut(
         {"id": redemption.public_id, "reward": {"code": redemption.reward.code, "name": redemption.reward.name},
          "member": redemption.member.public_id, "points": redemption.points, "status": redemption.status,
@@ -135,10 +136,10 @@ class RedemptionsApi(ShopApi):
     def post(self, request):
         data = self.validated(RedemptionIn, request)
         member = member_get(public_id=data["member"])
-        redemption = reward_redeem(
+        redeemed = reward_redeem(
             member=member, reward=reward_by_code(data["reward"]), shop=request.shop, now=timezone.now()
         )
-        return Response(redemption_out(redemption), status=201)
+        return Response(redemption_out(redeemed.redemption, redeemed.account), status=201)
 
 
 class RedemptionCancelApi(ShopApi):
@@ -157,9 +158,9 @@ class RedemptionCancelApi(ShopApi):
             RedemptionNotFound(param="id"),
         )  # fmt: skip
         member, reward = redemption.member, redemption.reward
-        redemption = redemption_cancel(redemption=redemption, now=timezone.now(), actor=f"shop:{request.shop.code}")
-        redemption.member, redemption.reward = member, reward
-        return Response(redemption_out(redemption))
+        cancelled = redemption_cancel(redemption=redemption, now=timezone.now(), actor=f"shop:{request.shop.code}")
+        cancelled.redemption.member, cancelled.redemption.reward = member, reward
+        return Response(redemption_out(cancelled.redemption, cancelled.account))
 
 
 class VoucherOut(serializers.Serializer):

@@ -6,10 +6,11 @@ from dataclasses import dataclass
 
 from django.db.models import Count
 
-from loyalty.benefits import plan_benefits_active
-from loyalty.errors import DomainError, InsufficientPoints, MemberInactive
+from loyalty.errors import DomainError, MemberInactive
+from loyalty.ledger.errors import InsufficientPoints
 from loyalty.ledger.models import Account
-from loyalty.tiers.services import rank_of, tier_by_id, tier_held
+from loyalty.subscriptions.benefits import plan_benefits_hold
+from loyalty.tiers.selectors import rank_of, tier_by_id, tier_held
 from members.models import Member
 from rewards import errors
 from rewards.models import Redemption, Reward
@@ -78,7 +79,7 @@ def catalogue_eligibility(rewards: list[Reward], *, member: Member, now: dt.date
     """Eligibility of every listed reward for one member, in a fixed number of queries."""
     account = Account.objects.filter(member=member).first()
     counts = redeemed_counts(member_id=member.pk, reward_ids=[reward.pk for reward in rewards])
-    subscribed = plan_benefits_active(member_id=member.pk, now=now)
+    subscribed = plan_benefits_hold(account, now=now)
     return {
         reward.pk: eligibility_of(
             reward, member=member, account=account, redeemed=counts.get(reward.pk, 0), subscribed=subscribed, now=now

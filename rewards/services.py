@@ -2,21 +2,25 @@
 
 import datetime as dt
 import secrets
+from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
-from loyalty.benefits import plan_benefits_active
 from loyalty.errors import InvalidState
-from loyalty.idempotency.services import IdempotencyConflict
-from loyalty.ledger.models import LedgerEntry
-from loyalty.ledger.services import Cause, account_debit, account_lock, debit_cancel, member_id_of
+from loyalty.idempotency.errors import IdempotencyConflict
+from loyalty.ledger.entries import Cause
+from loyalty.ledger.locking import account_lock, member_id_of
+from loyalty.ledger.models import Account, LedgerEntry
+from loyalty.ledger.services import account_debit, debit_cancel
 from loyalty.shops.models import Shop
+from loyalty.subscriptions.benefits import plan_benefits_hold
 from members.models import Member
 from members.public_ids import public_id_new
 from rewards import errors
 from rewards.eligibility import redeemed_counts, refusal_of
 from rewards.models import Redemption, Reward, Voucher
+from rewards.selectors import voucher_code_normalise
 
 # No 0/O, 1/I/L, 5/S, 2/Z, 8/B: codes are read aloud and typed from paper.
 VOUCHER_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
@@ -28,28 +32,23 @@ def voucher_code_new() -> str:
     return "-".join(raw[i : i + 4] for i in range(0, len(raw), 4))  # XXXX-XXXX-XXXX-XX
 
 
-def voucher_code_normalise(raw: str) -> str:
-    """What people type: any case, with or without dashes and spaces."""
-    compact = "".join(ch for ch in (raw or "").upper() if ch.isalnum())
-    return "-".join(compact[i : i + 4] for i in range(0, len(compact), 4))
+@dataclass(frozen=True)
+class RedemptionResult:
+    """A redemption and the member's account after the step (the redemption or its cancellation)."""
 
-
-def reward_by_code(code: str) -> Reward:
-    reward = Reward.objects.filter(code=code).first() if isinstance(code, str) else None
-    if reward is None:
-        raise errors.RewardNotFound(param="reward")
-    return reward
+    redemption: Redemption
+    account: Account
 
 
 @transaction.atomic
-def reward_redeem(*, member: Member, reward: Reward, shop: Shop | None, now: dt.datetime) -> Redemption:
+def reward_redeem(*, member: Member, reward: Reward, shop: Shop | None, now: dt.datetime) -> RedemptionResult:
     """Spend the member's points on `reward`: eligibility, then stock and points taken together, then a
     voucher (none for a donation). Raises RewardUnavailable, MemberInactive, TierRequired,
     SubscriptionRequired, MemberLimitReached, OutOfStock, InsufficientPoints; writes nothing then."""
     account = account_lock(member_id=member_id_of(member))  # serializes one member's redemptions
     reward = Reward.objects.get(pk=reward.pk)
     redeemed = redeemed_counts(member_id=member.pk, reward_ids=[reward.pk]).get(reward.pk, 0)
-    subscribed = reward.subscribers_only and plan_benefits_active(member_id=member.pk, now=now)
+    subscribed = reward.subscribers_only and plan_benefits_hold(account, now=now)
     refusal = refusal_of(reward, member=member, account=account, redeemed=redeemed, subscribed=subscribed, now=now)
     if refusal is not None:
         raise refusal
@@ -72,8 +71,7 @@ def reward_redeem(*, member: Member, reward: Reward, shop: Shop | None, now: dt.
     )  # fmt: skip
     if reward.kind != Reward.Kind.DONATION:
         _voucher_issue(redemption, now=now)
-    redemption.account = account
-    return redemption
+    return RedemptionResult(redemption, account)
 
 
 def _voucher_issue(redemption: Redemption, *, now: dt.datetime) -> Voucher:
@@ -91,7 +89,7 @@ def _voucher_issue(redemption: Redemption, *, now: dt.datetime) -> Voucher:
 
 
 @transaction.atomic
-def redemption_cancel(*, redemption: Redemption, now: dt.datetime, actor: str = "") -> Redemption:
+def redemption_cancel(*, redemption: Redemption, now: dt.datetime, actor: str = "") -> RedemptionResult:
     """Undo a redemption: the points go back to the lots they came from and the stock comes back.
     Raises VoucherAlreadyUsed once the voucher is used, InvalidState if already cancelled."""
     account = account_lock(member_id=redemption.member_id)
@@ -109,21 +107,7 @@ def redemption_cancel(*, redemption: Redemption, now: dt.datetime, actor: str = 
     Redemption.objects.filter(pk=redemption.pk).update(status=Redemption.Status.CANCELLED, cancelled_at=now)
     redemption.status, redemption.cancelled_at = Redemption.Status.CANCELLED, now
     account.refresh_from_db(fields=["available", "pending", "held"])
-    redemption.account = account
-    return redemption
-
-
-def voucher_get(*, code: str) -> Voucher:
-    """The voucher with this code, whichever shop issued it (vouchers are program-wide), with its reward,
-    member, issuing shop and using shop loaded in the same query. Raises VoucherNotFound."""
-    voucher = (
-        Voucher.objects.select_related("reward", "member", "used_by", "redemption__shop")
-        .filter(code=voucher_code_normalise(code))
-        .first()
-    )
-    if voucher is None:
-        raise errors.VoucherNotFound(param="code")
-    return voucher
+    return RedemptionResult(redemption, account)
 
 
 @transaction.atomic

@@ -65,13 +65,8 @@ POSITIVE_MONEY_SCHEMA = {
 
 @extend_schema_field(POSITIVE_MONEY_SCHEMA)
 class PositiveMoneyField(MoneyField):
-    """A MoneyField above 0 (400 `<field>_out_of_range` for 0), and a schema that says so."""
-
-    def to_internal_value(self, data):
-        amount = super().to_internal_value(data)
-        if amount <= 0:
-            raise serializers.ValidationError("The amount must be more than 0.", code="min_value")
-        return amount
+    """A MoneyField whose schema says it is above 0. The service that takes the amount refuses 0 (a refund:
+    400 `amount_out_of_range`), so the rule is written once, there."""
 
 
 def money_places_check(amounts: dict[str, Decimal], currency: str) -> None:

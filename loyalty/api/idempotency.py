@@ -15,8 +15,9 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 
 from config.api_errors import error_response
+from loyalty.idempotency.errors import IdempotencyConflict
 from loyalty.idempotency.models import IdempotentRequest
-from loyalty.idempotency.services import IdempotencyConflict, request_hash
+from loyalty.idempotency.services import request_hash
 from members.errors import DomainError
 
 KEY_MAX = 255

@@ -18,12 +18,13 @@ from loyalty.api.fields import (
 )
 from loyalty.api.idempotency import idempotent
 from loyalty.api.schema import errors, page_of
+from loyalty.earning.errors import TransactionNotFound
 from loyalty.earning.models import Refund, Transaction
 from loyalty.earning.rules import Line
 from loyalty.earning.services import MemberRef, refund_create, transaction_create, transaction_preview
-from loyalty.errors import NotFound
 from loyalty.idempotency.services import request_hash
 from loyalty.ledger.api import BalanceOut
+from loyalty.ledger.models import Account
 from loyalty.ledger.selectors import account_of, balance_of
 from loyalty.tiers.api import TierOut, tier_out
 from members.cards import card_number_normalise
@@ -113,8 +114,7 @@ class TransactionOut(serializers.Serializer):
     tier = TierOut(allow_null=True)
 
 
-def transaction_out(txn: Transaction, account=None) -> dict:
-    account = getattr(txn, "account", None) or account or account_of(txn.member)
+def transaction_out(txn: Transaction, account: Account | None) -> dict:
     return TransactionOut(
         {
             "id": txn.public_id, "external_id": txn.external_id, "member": txn.member.public_id,
@@ -161,13 +161,14 @@ class TransactionsApi(ShopApi):
         member = MemberRef(
             public_id=data.get("member"), card_number=card_number_normalise(data.get("card_number") or "") or None
         )
-        txn, created = transaction_create(
+        purchase = transaction_create(
             shop=request.shop, member=member, external_id=data["external_id"], currency=data["currency"],
             total=data["total"], occurred_at=data.get("occurred_at"), lines=lines_of(data),
             fingerprint=request_hash(data), now=timezone.now(),
         )  # fmt: skip
+        txn = purchase.transaction
         txn.shop = request.shop
-        return Response(transaction_out(txn), status=201 if created else 200)
+        return Response(transaction_out(txn, purchase.account), status=201 if purchase.created else 200)
 
     @extend_schema(
         operation_id="transactions_list",
@@ -225,7 +226,7 @@ class TransactionPreviewApi(ShopApi):
 def own_transaction(request, transaction_id: str) -> Transaction:
     return shop_object(
         Transaction.objects.select_related("member", "shop"), request, transaction_id,
-        NotFound("No such transaction.", code="transaction_not_found", param="id"),
+        TransactionNotFound(param="id"),
     )  # fmt: skip
 
 
@@ -234,7 +235,8 @@ class TransactionDetailApi(ShopApi):
 
     @extend_schema(operation_id="transactions_retrieve", responses={200: TransactionOut, **errors(401, 403, 404, 429)})
     def get(self, request, transaction_id: str):
-        return Response(transaction_out(own_transaction(request, transaction_id)))
+        txn = own_transaction(request, transaction_id)
+        return Response(transaction_out(txn, account_of(txn.member)))
 
 
 class RefundIn(JsonInput):
@@ -252,8 +254,7 @@ class RefundOut(serializers.Serializer):
     transaction = serializers.CharField()
 
 
-def refund_out(refund: Refund, txn: Transaction) -> dict:
-    account = getattr(refund, "account", None) or account_of(txn.member)
+def refund_out(refund: Refund, txn: Transaction, account: Account | None) -> dict:
     return RefundOut(
         {"id": refund.public_id, "external_id": refund.external_id, "amount": money_out(refund.amount, txn.currency),
          "points_clawed_back": refund.points_clawed_back, "points_forgiven": refund.points_forgiven,
@@ -279,8 +280,8 @@ class RefundsApi(ShopApi):
         txn = own_transaction(request, transaction_id)
         data = self.validated(RefundIn, request)
         money_places_check({"amount": data["amount"]}, txn.currency)
-        refund, created = refund_create(
+        refunded = refund_create(
             shop=request.shop, txn=txn, external_id=data["external_id"], amount=data["amount"],
             fingerprint=request_hash({"transaction": txn.pk, **data}), now=timezone.now(),
         )  # fmt: skip
-        return Response(refund_out(refund, txn), status=201 if created else 200)
+        return Response(refund_out(refunded.refund, txn, refunded.account), status=201 if refunded.created else 200)

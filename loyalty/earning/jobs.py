@@ -12,8 +12,8 @@ from django.db.models import BigIntegerField, Case, F, Q, Value, When
 from loyalty.earning.models import Transaction
 from loyalty.jobs.runner import JobRun, run_chunks
 from loyalty.ledger.bulk import account_ids_after, accounts_update, entries_insert
+from loyalty.ledger.entries import Cause, entry_build
 from loyalty.ledger.models import Account, LedgerEntry, LotAllocation, PointLot
-from loyalty.ledger.services import Cause, entry_build
 
 ACTOR = "job:activate_pending_points"
 

@@ -88,13 +88,19 @@ def plan_multiplier(purchase: Purchase, calc: Calculation) -> None:
         calc.multiply(purchase.plan.source, purchase.plan.factor, range(len(purchase.lines)))
 
 
-def campaign_applies(campaign: Campaign, purchase: Purchase) -> bool:
-    """Whether the campaign runs for this purchase at all (window, shop, tier)."""
-    at = purchase.occurred_at
+def campaign_runs(campaign: Campaign, *, at: dt.datetime) -> bool:
+    """Whether the campaign is on at `at`: active, and `at` inside its window (start included, end not)."""
     return (
         campaign.active
         and (campaign.starts_at is None or campaign.starts_at <= at)
         and (campaign.ends_at is None or at < campaign.ends_at)
+    )
+
+
+def campaign_applies(campaign: Campaign, purchase: Purchase) -> bool:
+    """Whether the campaign runs for this purchase at all (window, shop, tier)."""
+    return (
+        campaign_runs(campaign, at=purchase.occurred_at)
         and (not campaign.shops or purchase.shop_code in campaign.shops)
         and (not campaign.tiers or purchase.tier_code in campaign.tiers)
     )

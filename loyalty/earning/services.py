@@ -7,44 +7,34 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Sum
 
 from loyalty.calendar import months_add, year_end_after
 from loyalty.db import service_atomic
-from loyalty.earning.models import Campaign, Refund, Transaction
+from loyalty.earning.errors import (
+    BackdateTooOld,
+    OccurredAtInFuture,
+    RefundAmountOutOfRange,
+    RefundExceedsRemaining,
+    TooManyPoints,
+    TotalMismatch,
+)
+from loyalty.earning.models import Refund, Transaction
 from loyalty.earning.rules import Earning, Line, Multiplier, Purchase, earning_calculate
-from loyalty.earning.selectors import qualifying_points
-from loyalty.errors import BusinessRule, InvalidRequest, MemberInactive, UnsupportedCurrency
-from loyalty.idempotency.services import (  # request_hash is re-exported for callers of this module
-    create_or_replay,
-    replay,
-    request_hash,  # noqa: F401
-)
+from loyalty.earning.selectors import campaigns_running, points_expired_on_arrival, qualifying_points
+from loyalty.errors import MemberInactive, UnsupportedCurrency
+from loyalty.idempotency.services import create_or_replay, replay
+from loyalty.ledger.entries import MAX_POINTS, Cause, account_save
+from loyalty.ledger.locking import account_lock, account_lock_for, member_id_of
 from loyalty.ledger.models import Account, LedgerEntry, PointLot
-from loyalty.ledger.services import (
-    MAX_POINTS,
-    Cause,
-    account_credit,
-    account_credit_expired,
-    account_debit,
-    account_lock,
-    account_lock_for,
-    account_pending_cancel,
-    account_save,
-    member_id_of,
-)
+from loyalty.ledger.selectors import account_of
+from loyalty.ledger.services import account_credit, account_credit_expired, account_debit, account_pending_cancel
 from loyalty.money import money_str
 from loyalty.program.models import Program
-from loyalty.program.selectors import program_get, settings_cached
+from loyalty.program.selectors import program_get
 from loyalty.shops.models import Shop
 from loyalty.subscriptions.benefits import plan_benefits_of
-from loyalty.tiers.services import (
-    account_tier_after_purchase,
-    tier_change_record,
-    tier_held,
-    tiers_all,
-    window_start,
-)
+from loyalty.tiers.selectors import tier_held, tiers_all
+from loyalty.tiers.services import account_tier_after_purchase, tier_change_record, window_start
 from members.models import Member
 from members.public_ids import public_id_new
 
@@ -65,12 +55,22 @@ def _account_of(member: "Member | MemberRef") -> Account:
     return account
 
 
-class BackdateTooOld(BusinessRule):
-    code = "backdate_too_old"
+@dataclass(frozen=True)
+class PurchaseResult:
+    """A recorded purchase and the member's account after it; `created` is False for a retry."""
+
+    transaction: Transaction
+    account: Account | None
+    created: bool
 
 
-class RefundExceedsRemaining(BusinessRule):
-    code = "refund_exceeds_remaining"
+@dataclass(frozen=True)
+class RefundResult:
+    """A recorded refund and the member's account after it; `created` is False for a retry."""
+
+    refund: Refund
+    account: Account | None
+    created: bool
 
 
 def lot_expires_at(program: Program, occurred_at: dt.datetime) -> dt.datetime | None:
@@ -97,22 +97,8 @@ def purchase_lines(total: Decimal, lines: Sequence[Line] | None) -> list[Line]:
     if not lines:
         return [Line(sku="", category="", quantity=1, unit_price=total)]
     if sum((line.total for line in lines), Decimal(0)) != total:
-        raise InvalidRequest("The lines do not add up to the total.", code="total_mismatch", param="lines")
+        raise TotalMismatch(param="lines")
     return list(lines)
-
-
-@settings_cached
-def campaigns_active() -> list[Campaign]:
-    return list(Campaign.objects.filter(active=True).order_by("code"))
-
-
-def campaigns_running(*, at: dt.datetime) -> list[Campaign]:
-    return [
-        campaign
-        for campaign in campaigns_active()
-        if (campaign.starts_at is None or campaign.starts_at <= at)
-        and (campaign.ends_at is None or at < campaign.ends_at)
-    ]
 
 
 def purchase_earning(
@@ -137,14 +123,14 @@ def purchase_earning(
     )
     earning = earning_calculate(purchase)
     if earning.points > MAX_POINTS:
-        raise InvalidRequest("The purchase would earn more points than one entry can hold.", code="too_many_points")
+        raise TooManyPoints()
     return earning
 
 
 def _when(program: Program, occurred_at: dt.datetime | None, now: dt.datetime) -> dt.datetime:
     occurred_at = occurred_at or now
     if occurred_at > now:
-        raise InvalidRequest("occurred_at cannot be in the future.", code="occurred_at_in_future", param="occurred_at")
+        raise OccurredAtInFuture(param="occurred_at")
     if occurred_at < now - dt.timedelta(days=program.max_backdate_days):
         raise BackdateTooOld(
             f"A purchase may be reported at most {program.max_backdate_days} days after it happened.",
@@ -176,19 +162,19 @@ def transaction_preview(
 def transaction_create(
     *, shop: Shop, member: "Member | MemberRef", external_id: str, currency: str, total: Decimal,
     occurred_at: dt.datetime | None, lines: Sequence[Line] | None, fingerprint: str, now: dt.datetime,
-) -> tuple[Transaction, bool]:  # fmt: skip
-    """Record a purchase by `member` (a Member, or its public id or card number) and credit its points;
-    `(transaction, created)`. The transaction carries `account`, the member's balances after it.
+) -> PurchaseResult:  # fmt: skip
+    """Record a purchase by `member` (a Member, or its public id or card number) and credit its points,
+    with the member's account (balances, tier) after it.
 
     Idempotent on (shop, external_id): the same request again returns the original with created=False; a
-    different request with that external_id raises IdempotencyConflict. Raises InvalidRequest
-    (total_mismatch, occurred_at_in_future), UnsupportedCurrency, BackdateTooOld, MemberInactive,
-    MemberNotFound."""
+    different request with that external_id raises IdempotencyConflict. Raises TotalMismatch,
+    OccurredAtInFuture, TooManyPoints, UnsupportedCurrency, BackdateTooOld, MemberInactive, MemberNotFound."""
     return create_or_replay(
         lambda: _transaction_create(
             shop=shop, member=member, external_id=external_id, currency=currency, total=total,
             occurred_at=occurred_at, lines=lines, fingerprint=fingerprint, now=now,
         ),
+        replayed=lambda txn: PurchaseResult(txn, account_of(txn.member), created=False),
         model=Transaction, shop=shop, external_id=external_id, fingerprint=fingerprint, what="transaction",
     )  # fmt: skip
 
@@ -197,13 +183,13 @@ def transaction_create(
 def _transaction_create(
     *, shop: Shop, member: "Member | MemberRef", external_id: str, currency: str, total: Decimal,
     occurred_at: dt.datetime | None, lines: Sequence[Line] | None, fingerprint: str, now: dt.datetime,
-) -> tuple[Transaction, bool]:  # fmt: skip
+) -> PurchaseResult:  # fmt: skip
     program = program_get()
     account = _account_of(member)
     member = account.member
     existing = next(iter(Transaction.objects.filter(shop=shop, external_id=external_id)[:1]), None)
     if existing is not None:  # a retry: the account lock made it wait for the original to commit
-        return replay(existing, fingerprint, what="transaction"), False
+        return PurchaseResult(replay(existing, fingerprint, what="transaction"), account, created=False)
     _currency(program, currency)
     occurred_at = _when(program, occurred_at, now)
     stored_lines = [line_as_json(line) for line in lines or ()]
@@ -246,8 +232,7 @@ def _transaction_create(
         account_save(account)
     if tier_move is not None:
         tier_change_record(account, tier_move, qualifying=qualifying, now=now)
-    txn.account = account  # the balance after this purchase, for the response
-    return txn, True
+    return PurchaseResult(txn, account, created=True)
 
 
 def claw_back_target(*, points: int, total: Decimal, refunded: Decimal) -> int:
@@ -260,37 +245,33 @@ def claw_back_target(*, points: int, total: Decimal, refunded: Decimal) -> int:
 
 def refund_create(
     *, shop: Shop, txn: Transaction, external_id: str, amount: Decimal, fingerprint: str, now: dt.datetime
-) -> tuple[Refund, bool]:
-    """Refund `amount` of a transaction and claw back its share of the points; `(refund, created)`.
+) -> RefundResult:
+    """Refund `amount` of a transaction and claw back its share of the points, with the member's account
+    after it.
 
     Pending points of the transaction are cancelled before available ones are taken. Without
     `allow_negative_balance`, what the balance cannot cover is forgiven. Idempotent on (shop, external_id).
-    Raises RefundExceedsRemaining, IdempotencyConflict."""
+    Raises RefundAmountOutOfRange, RefundExceedsRemaining, IdempotencyConflict."""
     return create_or_replay(
         lambda: _refund_create(
             shop=shop, txn=txn, external_id=external_id, amount=amount, fingerprint=fingerprint, now=now
         ),
+        replayed=lambda refund: RefundResult(refund, account_of(txn.member), created=False),
         model=Refund, shop=shop, external_id=external_id, fingerprint=fingerprint, what="refund",
     )  # fmt: skip
-
-
-def _expired_on_arrival(txn: Transaction) -> int:
-    """Points of the purchase that expired the moment they were credited (`account_credit_expired`)."""
-    entries = LedgerEntry.objects.filter(transaction=txn, kind=LedgerEntry.Kind.EXPIRE)
-    return -(entries.aggregate(points=Sum("points"))["points"] or 0)
 
 
 @transaction.atomic
 def _refund_create(
     *, shop: Shop, txn: Transaction, external_id: str, amount: Decimal, fingerprint: str, now: dt.datetime
-) -> tuple[Refund, bool]:
+) -> RefundResult:
     if not isinstance(amount, Decimal) or amount <= 0:
-        raise InvalidRequest("A refund is an amount above 0.", code="amount_out_of_range", param="amount")
+        raise RefundAmountOutOfRange(param="amount")
     program = program_get()
     account = account_lock(member_id=txn.member_id)
     existing = Refund.objects.filter(shop=shop, external_id=external_id).first()
     if existing is not None:
-        return replay(existing, fingerprint, what="refund"), False
+        return RefundResult(replay(existing, fingerprint, what="refund"), account, created=False)
     txn = Transaction.objects.select_for_update().get(pk=txn.pk)  # refunds of one purchase serialize
     if txn.refunded_amount + amount > txn.total:
         raise RefundExceedsRemaining(
@@ -302,7 +283,7 @@ def _refund_create(
     target = claw_back_target(points=txn.points, total=txn.total, refunded=refunded)
     if txn.points_status == Transaction.PointsStatus.EXPIRED:
         # Points that expired on arrival never reached the balance: only what settled a debt is taken back.
-        target = min(target, txn.points - _expired_on_arrival(txn))
+        target = min(target, txn.points - points_expired_on_arrival(txn=txn))
     due = target - (txn.points_clawed_back + txn.points_forgiven)
     refund = Refund(
         public_id=public_id_new("ref"), transaction=txn, shop=shop, external_id=external_id,
@@ -333,5 +314,4 @@ def _refund_create(
         refunded_amount=refunded, points_clawed_back=txn.points_clawed_back + refund.points_clawed_back,
         points_forgiven=txn.points_forgiven + refund.points_forgiven, qualifying_points=base_left,
     )  # fmt: skip
-    refund.account = account
-    return refund, True
+    return RefundResult(refund, account, created=True)

@@ -9,13 +9,13 @@ from loyalty.api.base import ShopApi, shop_object
 from loyalty.api.fields import JsonInput, money_out
 from loyalty.api.idempotency import idempotent
 from loyalty.api.schema import errors
-from loyalty.errors import NotFound
+from loyalty.holds.errors import HoldNotFound
 from loyalty.holds.models import Hold
 from loyalty.holds.services import hold_capture, hold_create, hold_void
 from loyalty.idempotency.services import request_hash
-from loyalty.ledger.api import BalanceOut
+from loyalty.ledger.api import BalanceOut, PointsField
+from loyalty.ledger.models import Account
 from loyalty.ledger.selectors import account_of, balance_of
-from loyalty.ledger.services import MAX_POINTS
 from loyalty.program.selectors import program_get
 from members.selectors import member_get
 
@@ -40,9 +40,8 @@ class HoldOut(serializers.Serializer):
     balance = BalanceOut()
 
 
-def hold_out(hold: Hold) -> dict:
+def hold_out(hold: Hold, account: Account | None) -> dict:
     program = program_get()
-    account = getattr(hold, "account", None) or account_of(hold.member)
     points = hold.captured_points if hold.status == Hold.Status.CAPTURED else hold.points
     released = 0 if hold.status == Hold.Status.HELD else hold.points - hold.captured_points
     return HoldOut(
@@ -56,18 +55,18 @@ def hold_out(hold: Hold) -> dict:
 def own_hold(request, hold_id: str) -> Hold:
     return shop_object(
         Hold.objects.select_related("member"), request, hold_id,
-        NotFound("No such hold.", code="hold_not_found", param="id"),
+        HoldNotFound(param="id"),
     )  # fmt: skip
 
 
 class HoldIn(JsonInput):
     member = serializers.CharField(max_length=32)
-    points = serializers.IntegerField(min_value=1, max_value=MAX_POINTS)
+    points = PointsField()
     external_id = serializers.CharField(max_length=128)
 
 
 class HoldCaptureIn(JsonInput):
-    points = serializers.IntegerField(min_value=1, max_value=MAX_POINTS, required=False, allow_null=True)
+    points = PointsField(required=False, allow_null=True)
 
 
 class HoldsApi(ShopApi):
@@ -84,12 +83,12 @@ class HoldsApi(ShopApi):
     def post(self, request):
         data = self.validated(HoldIn, request)
         member = member_get(public_id=data["member"])
-        hold, created = hold_create(
+        held = hold_create(
             shop=request.shop, member=member, points=data["points"], external_id=data["external_id"],
             fingerprint=request_hash({**data, "member": member.pk}), now=timezone.now(),
         )  # fmt: skip
-        hold.member = member
-        return Response(hold_out(hold), status=201 if created else 200)
+        held.hold.member = member
+        return Response(hold_out(held.hold, held.account), status=201 if held.created else 200)
 
 
 class HoldDetailApi(ShopApi):
@@ -97,7 +96,8 @@ class HoldDetailApi(ShopApi):
 
     @extend_schema(operation_id="holds_retrieve", responses={200: HoldOut, **errors(401, 403, 404, 429)})
     def get(self, request, hold_id: str):
-        return Response(hold_out(own_hold(request, hold_id)))
+        hold = own_hold(request, hold_id)
+        return Response(hold_out(hold, account_of(hold.member)))
 
 
 class HoldCaptureApi(ShopApi):
@@ -116,9 +116,9 @@ class HoldCaptureApi(ShopApi):
         hold = own_hold(request, hold_id)
         data = self.validated(HoldCaptureIn, request, data=request.data or {})
         member = hold.member
-        hold = hold_capture(hold=hold, points=data.get("points"), now=timezone.now())
-        hold.member = member
-        return Response(hold_out(hold))
+        captured = hold_capture(hold=hold, points=data.get("points"), now=timezone.now())
+        captured.hold.member = member
+        return Response(hold_out(captured.hold, captured.account))
 
 
 class HoldVoidApi(ShopApi):
@@ -132,6 +132,6 @@ class HoldVoidApi(ShopApi):
     def post(self, request, hold_id: str):
         hold = own_hold(request, hold_id)
         member = hold.member
-        hold = hold_void(hold=hold, now=timezone.now())
-        hold.member = member
-        return Response(hold_out(hold))
+        voided = hold_void(hold=hold, now=timezone.now())
+        voided.hold.member = member
+        return Response(hold_out(voided.hold, voided.account))

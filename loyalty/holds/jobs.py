@@ -12,8 +12,9 @@ from django.db.models import BigIntegerField, Case, F, Sum, Value, When
 from loyalty.holds.models import Hold
 from loyalty.jobs.runner import JobRun, run_chunks
 from loyalty.ledger.bulk import accounts_update, entries_insert
+from loyalty.ledger.entries import Cause, entry_build
+from loyalty.ledger.lots import Draw, returns_after_debt
 from loyalty.ledger.models import Account, LedgerEntry, LotAllocation, PointLot
-from loyalty.ledger.services import Cause, Draw, entry_build, returns_after_debt
 
 ACTOR = "job:release_expired_holds"
 

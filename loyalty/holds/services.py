@@ -1,23 +1,33 @@
 """Points as payment: hold, then capture (partially or fully) or void. Every step is a ledger entry."""
 
 import datetime as dt
+from dataclasses import dataclass
 
 from django.db import transaction
 
-from loyalty.errors import BusinessRule, InvalidRequest, MemberInactive
+from loyalty.errors import MemberInactive
+from loyalty.holds.errors import HoldNotActive
 from loyalty.holds.models import Hold
 from loyalty.idempotency.services import create_or_replay, replay
+from loyalty.ledger.entries import Cause
+from loyalty.ledger.errors import InvalidPoints
+from loyalty.ledger.holding import account_capture, account_hold, account_release
+from loyalty.ledger.locking import account_lock
 from loyalty.ledger.models import Account
-from loyalty.ledger.services import Cause, account_capture, account_hold, account_lock, account_release
+from loyalty.ledger.selectors import account_of
 from loyalty.program.selectors import program_get
 from loyalty.shops.models import Shop
 from members.models import Member
 from members.public_ids import public_id_new
 
 
-class HoldNotActive(BusinessRule):
-    code = "hold_not_active"
-    default_message = "The hold is no longer held."
+@dataclass(frozen=True)
+class HoldResult:
+    """A hold and the member's account after the step; `created` is True only for a new hold."""
+
+    hold: Hold
+    account: Account | None
+    created: bool = False
 
 
 def _cause(hold: Hold, shop: Shop, description: str) -> Cause:
@@ -26,14 +36,15 @@ def _cause(hold: Hold, shop: Shop, description: str) -> Cause:
 
 def hold_create(
     *, shop: Shop, member: Member, points: int, external_id: str, fingerprint: str, now: dt.datetime
-) -> tuple[Hold, bool]:
-    """Move `points` from the member's available balance to held; `(hold, created)`.
+) -> HoldResult:
+    """Move `points` from the member's available balance to held.
 
     Idempotent on (shop, external_id). Raises InsufficientPoints, MemberInactive, IdempotencyConflict."""
     return create_or_replay(
         lambda: _hold_create(
             shop=shop, member=member, points=points, external_id=external_id, fingerprint=fingerprint, now=now
         ),
+        replayed=lambda hold: HoldResult(hold, account_of(member)),
         model=Hold, shop=shop, external_id=external_id, fingerprint=fingerprint, what="hold",
     )  # fmt: skip
 
@@ -41,12 +52,12 @@ def hold_create(
 @transaction.atomic
 def _hold_create(
     *, shop: Shop, member: Member, points: int, external_id: str, fingerprint: str, now: dt.datetime
-) -> tuple[Hold, bool]:
+) -> HoldResult:
     program = program_get()
     account = account_lock(member_id=member.pk)
     existing = Hold.objects.filter(shop=shop, external_id=external_id).first()
     if existing is not None:
-        return replay(existing, fingerprint, what="hold"), False
+        return HoldResult(replay(existing, fingerprint, what="hold"), account)
     if member.status != Member.Status.ACTIVE:
         raise MemberInactive(param="member")
     hold = Hold(
@@ -56,8 +67,7 @@ def _hold_create(
     )  # fmt: skip
     hold.entry = account_hold(account, points=points, now=now, cause=_cause(hold, shop, f"hold {external_id}"))
     hold.save(force_insert=True)
-    hold.account = account
-    return hold, True
+    return HoldResult(hold, account, created=True)
 
 
 def _locked_active(hold: Hold, now: dt.datetime) -> tuple[Hold, Account]:
@@ -71,14 +81,14 @@ def _locked_active(hold: Hold, now: dt.datetime) -> tuple[Hold, Account]:
 
 
 @transaction.atomic
-def hold_capture(*, hold: Hold, points: int | None, now: dt.datetime) -> Hold:
+def hold_capture(*, hold: Hold, points: int | None, now: dt.datetime) -> HoldResult:
     """Spend `points` (all when None) of an active hold and give the rest back.
 
-    Raises HoldNotActive, InvalidRequest(invalid_points) for more than is held."""
+    Raises HoldNotActive, InvalidPoints for more than is held."""
     hold, account = _locked_active(hold, now)
     points = hold.points if points is None else points
     if not 1 <= points <= hold.points:
-        raise InvalidRequest(f"A capture takes 1 to {hold.points} points.", code="invalid_points", param="points")
+        raise InvalidPoints(f"A capture takes 1 to {hold.points} points.", param="points")
     account_capture(account, points=points, now=now, cause=_cause(hold, hold.shop, f"capture of {hold.external_id}"))
     if points < hold.points:
         account_release(
@@ -89,7 +99,7 @@ def hold_capture(*, hold: Hold, points: int | None, now: dt.datetime) -> Hold:
 
 
 @transaction.atomic
-def hold_void(*, hold: Hold, now: dt.datetime) -> Hold:
+def hold_void(*, hold: Hold, now: dt.datetime) -> HoldResult:
     """Give all of an active hold back to available. Raises HoldNotActive."""
     hold, account = _locked_active(hold, now)
     account_release(
@@ -99,8 +109,7 @@ def hold_void(*, hold: Hold, now: dt.datetime) -> Hold:
     return _resolve(hold, account, Hold.Status.VOIDED, now)
 
 
-def _resolve(hold: Hold, account: Account, status: str, now: dt.datetime, captured_points: int = 0) -> Hold:
+def _resolve(hold: Hold, account: Account, status: str, now: dt.datetime, captured_points: int = 0) -> HoldResult:
     Hold.objects.filter(pk=hold.pk).update(status=status, captured_points=captured_points, resolved_at=now)
     hold.status, hold.captured_points, hold.resolved_at = status, captured_points, now
-    hold.account = account
-    return hold
+    return HoldResult(hold, account)

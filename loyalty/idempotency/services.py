@@ -8,13 +8,10 @@ from typing import TypeVar
 
 from django.db import IntegrityError, models, transaction
 
-from loyalty.errors import Conflict
+from loyalty.idempotency.errors import IdempotencyConflict
 
 T = TypeVar("T", bound=models.Model)
-
-
-class IdempotencyConflict(Conflict):
-    code = "idempotency_conflict"
+R = TypeVar("R")
 
 
 def request_hash(payload: object) -> str:
@@ -33,10 +30,12 @@ def replay(existing: T, fingerprint: str, *, what: str) -> T:
 
 
 def create_or_replay(
-    create: Callable[[], tuple[T, bool]], *, model: type[T], shop, external_id: str, fingerprint: str, what: str
-) -> tuple[T, bool]:
+    create: Callable[[], R], *, replayed: Callable[[T], R], model: type[T], shop, external_id: str, fingerprint: str,
+    what: str,
+) -> R:  # fmt: skip
     """Run `create` (a transaction that finds same-member retries itself, under the account lock); when
-    the unique constraint reports a concurrent request with this external_id, answer as a retry of it.
+    the unique constraint reports a concurrent request with this external_id, answer as a retry of it:
+    `replayed(the original)`.
 
     Inside a request's own transaction `create` runs without a savepoint, so after the violation nothing
     can be read: the request is refused as a conflict and rolls back whole."""
@@ -52,4 +51,4 @@ def create_or_replay(
         existing = model.objects.filter(shop=shop, external_id=external_id).first()
         if existing is None:
             raise
-        return replay(existing, fingerprint, what=what), False
+        return replayed(replay(existing, fingerprint, what=what))

@@ -17,6 +17,7 @@ import yaml
 from django.db import transaction
 from rest_framework import serializers
 
+from loyalty.errors import error_paths
 from loyalty.money import CURRENCY_MINOR_UNITS
 from loyalty.program.models import Program
 from loyalty.program.selectors import settings_cache_clear
@@ -241,23 +242,6 @@ def section_register(section: Section, *, after: str | None = None) -> None:
     SECTIONS.insert(position, section)
 
 
-def _child_path(prefix: str, key: object) -> str:
-    if key == "non_field_errors":
-        return prefix
-    return f"{prefix}[{key}]" if isinstance(key, int) else f"{prefix}.{key}"
-
-
-def _error_paths(prefix: str, detail: object) -> list[tuple[str, str]]:
-    """Flatten DRF's nested errors into (path, message) pairs."""
-    if isinstance(detail, dict):
-        return [problem for key, value in detail.items() for problem in _error_paths(_child_path(prefix, key), value)]
-    if isinstance(detail, list) and detail and all(isinstance(item, str) for item in detail):
-        return [(prefix, str(message)) for message in detail]
-    if isinstance(detail, list):
-        return [problem for index, item in enumerate(detail) for problem in _error_paths(f"{prefix}[{index}]", item)]
-    return [(prefix, str(detail))] if detail else []
-
-
 def program_load(document: object) -> LoadReport:
     """Validate every section of `document`, then write them in one transaction.
 
@@ -275,7 +259,7 @@ def program_load(document: object) -> LoadReport:
         try:
             validated.append((section, serializer.run_validation(document[section.name])))
         except serializers.ValidationError as exc:
-            problems.extend(_error_paths(section.name, exc.detail))
+            problems.extend((path, str(message)) for path, message in error_paths(exc.detail, section.name))
     if problems:
         raise ProgramFileError(problems)
     report = LoadReport()

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 
-from loyalty.errors import InvalidRequest
+from loyalty.shops.errors import InvalidKeyName, InvalidScope
 from loyalty.shops.models import ApiKey, Shop
 
 KEY_SCHEME = "lk"
@@ -40,18 +40,14 @@ def key_hash(raw_key: str) -> str:
 def scopes_validate(scopes: list[str] | None) -> list[str]:
     """The requested scopes in ApiKey.SCOPES order; all of them when none are given.
 
-    Raises InvalidRequest(invalid_scope) naming the first unknown scope."""
+    Raises InvalidScope naming the first unknown scope."""
     if not scopes:
         return list(ApiKey.SCOPES)
     if isinstance(scopes, str):
-        raise InvalidRequest("Scopes must be a list of scope names.", code="invalid_scope", param="scopes")
+        raise InvalidScope(param="scopes")
     for scope in scopes:
         if scope not in ApiKey.SCOPES:
-            raise InvalidRequest(
-                f"Unknown scope {scope!r}; scopes are {', '.join(ApiKey.SCOPES)}.",
-                code="invalid_scope",
-                param="scopes",
-            )
+            raise InvalidScope(f"Unknown scope {scope!r}; scopes are {', '.join(ApiKey.SCOPES)}.", param="scopes")
     return [scope for scope in ApiKey.SCOPES if scope in scopes]
 
 
@@ -62,11 +58,11 @@ def _random(alphabet: str, length: int) -> str:
 def api_key_create(*, shop: Shop, scopes: list[str] | None = None, name: str = "") -> tuple[ApiKey, str]:
     """Create a key for `shop` and return it with the raw key, which is never available again.
 
-    Raises InvalidRequest (invalid_scope, invalid_name); writes nothing then."""
+    Raises InvalidScope, InvalidKeyName; writes nothing then."""
     scopes = scopes_validate(scopes)
     name = (name or "").strip()
     if len(name) > NAME_MAX:
-        raise InvalidRequest(f"A key's name is at most {NAME_MAX} characters.", code="invalid_name", param="name")
+        raise InvalidKeyName(f"A key's name is at most {NAME_MAX} characters.", param="name")
     for attempt in range(CREATE_ATTEMPTS):
         prefix = _random(PREFIX_ALPHABET, PREFIX_LENGTH)
         raw_key = f"{KEY_SCHEME}_{prefix}_{_random(SECRET_ALPHABET, SECRET_LENGTH)}"

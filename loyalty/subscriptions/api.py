@@ -9,10 +9,11 @@ from loyalty.api.base import Cursor, ShopApi, shop_object
 from loyalty.api.fields import CurrencyField, JsonInput, MoneyField, money_out
 from loyalty.api.idempotency import idempotent
 from loyalty.api.schema import errors, page_of
-from loyalty.errors import NotFound
 from loyalty.idempotency.services import request_hash
+from loyalty.subscriptions.errors import SubscriptionNotFound
 from loyalty.subscriptions.models import Plan, Subscription, SubscriptionPayment
-from loyalty.subscriptions.services import payment_record, plan_by_code, subscription_cancel, subscription_create
+from loyalty.subscriptions.selectors import plan_by_code
+from loyalty.subscriptions.services import payment_record, subscription_cancel, subscription_create
 from members.selectors import member_get
 
 
@@ -75,7 +76,7 @@ def subscription_out(subscription: Subscription) -> dict:
 def own_subscription(request, subscription_id: str) -> Subscription:
     return shop_object(
         Subscription.objects.select_related("member", "plan"), request, subscription_id,
-        NotFound("No such subscription.", code="subscription_not_found", param="id"),
+        SubscriptionNotFound(param="id"),
     )  # fmt: skip
 
 

@@ -6,6 +6,8 @@ from django.db.models import F, Q
 from loyalty.shops.models import Shop
 from members.models import Member
 
+# The statuses of a subscription that is not over: a member has at most one (the constraint below), and only
+# these may be paid or canceled. Strings, because the constraint needs them before Subscription.Status exists.
 LIVE_STATUSES = ("incomplete", "trialing", "active", "past_due")
 
 

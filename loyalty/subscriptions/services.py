@@ -12,13 +12,16 @@ from decimal import Decimal
 from django.db import transaction
 
 from loyalty.calendar import months_add
-from loyalty.errors import InvalidRequest, InvalidState, MemberInactive, NotFound, UnsupportedCurrency
+from loyalty.errors import InvalidState, MemberInactive, UnsupportedCurrency
 from loyalty.idempotency.services import create_or_replay, replay
+from loyalty.ledger.entries import Cause, account_save
+from loyalty.ledger.locking import account_lock, member_id_of
 from loyalty.ledger.models import Account, LedgerEntry
-from loyalty.ledger.services import Cause, account_credit, account_lock, account_save, member_id_of
+from loyalty.ledger.services import account_credit
 from loyalty.program.selectors import program_get
 from loyalty.shops.models import Shop
-from loyalty.subscriptions.models import Plan, Subscription, SubscriptionEvent, SubscriptionPayment
+from loyalty.subscriptions.errors import AmountMismatch
+from loyalty.subscriptions.models import LIVE_STATUSES, Plan, Subscription, SubscriptionEvent, SubscriptionPayment
 from members.models import Member
 from members.public_ids import public_id_new
 
@@ -41,11 +44,6 @@ TRANSITIONS: dict[tuple[str, str], frozenset[str]] = {
     (S.PAST_DUE, S.CANCELED): frozenset({"canceled", "canceled_at_period_end"}),
     (S.PAST_DUE, S.EXPIRED): frozenset({"grace_ended"}),
 }
-LIVE = (S.INCOMPLETE, S.TRIALING, S.ACTIVE, S.PAST_DUE)
-
-
-class AmountMismatch(InvalidRequest):
-    code = "amount_mismatch"
 
 
 def transition_allowed(from_status: str, to_status: str, cause: str) -> bool:
@@ -101,13 +99,6 @@ def _save(subscription: Subscription, events: list[SubscriptionEvent]) -> Subscr
     return subscription
 
 
-def plan_by_code(code: str) -> Plan:
-    plan = Plan.objects.filter(code=code, active=True).first() if isinstance(code, str) else None
-    if plan is None:
-        raise NotFound("No such plan.", code="plan_not_found", param="plan")
-    return plan
-
-
 @transaction.atomic
 def subscription_create(*, shop: Shop, member: Member, plan: Plan, now: dt.datetime) -> Subscription:
     """Subscribe: `trialing` for the plan's trial days, else `incomplete` until the first payment.
@@ -115,7 +106,7 @@ def subscription_create(*, shop: Shop, member: Member, plan: Plan, now: dt.datet
     account = account_lock(member_id=member_id_of(member))
     if member.status != Member.Status.ACTIVE:
         raise MemberInactive(param="member")
-    if Subscription.objects.filter(member=member, status__in=LIVE).exists():
+    if Subscription.objects.filter(member=member, status__in=LIVE_STATUSES).exists():
         raise InvalidState("The member already has a live subscription.", param="member")
     trial = plan.trial_days > 0
     subscription = Subscription(
@@ -146,6 +137,7 @@ def payment_record(
             shop=shop, subscription=subscription, external_id=external_id, amount=amount, currency=currency,
             status=status, fingerprint=fingerprint, now=now,
         ),
+        replayed=lambda payment: (payment, False),
         model=SubscriptionPayment, shop=shop, external_id=external_id, fingerprint=fingerprint, what="payment",
     )  # fmt: skip
 
@@ -165,7 +157,7 @@ def _payment_record(
         raise UnsupportedCurrency(f"The plan is paid in {plan.currency}.", param="currency")
     if amount != plan.price:
         raise AmountMismatch(f"The plan costs {plan.price} {plan.currency}.", param="amount")
-    if subscription.status not in LIVE:
+    if subscription.status not in LIVE_STATUSES:
         raise InvalidState(f"The subscription is {subscription.status}.", param="subscription")
     grace_days = program_get().subscription_grace_days
     payment = SubscriptionPayment(
@@ -212,7 +204,7 @@ def subscription_cancel(*, subscription: Subscription, at_period_end: bool, now:
     Raises InvalidState for a subscription already canceled or expired."""
     account = account_lock(member_id=subscription.member_id)
     subscription = Subscription.objects.select_related("plan").get(pk=subscription.pk)
-    if subscription.status not in LIVE:
+    if subscription.status not in LIVE_STATUSES:
         raise InvalidState(f"The subscription is already {subscription.status}.", param="subscription")
     events = []
     if at_period_end and subscription.status in (S.TRIALING, S.ACTIVE):

@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from loyalty.tiers.services import tier_held
+from loyalty.tiers.selectors import tier_held
 
 
 class TierOut(serializers.Serializer):

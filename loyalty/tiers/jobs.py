@@ -26,7 +26,8 @@ from loyalty.jobs.runner import JobRun, ids_sql, run_chunks
 from loyalty.ledger.models import Account
 from loyalty.program.selectors import program_get
 from loyalty.tiers.models import TierChange
-from loyalty.tiers.services import tiers_all, window_start
+from loyalty.tiers.selectors import tiers_all
+from loyalty.tiers.services import window_start
 from members.models import Member
 
 # A tier is lapsed once its validity has passed; an upgrade needs a better tier than the one held (none: -1);

@@ -20,9 +20,10 @@ from django.db.models import Sum
 from loyalty.earning.jobs import activate_pending_points
 from loyalty.earning.models import Transaction
 from loyalty.earning.services import refund_create, transaction_create
-from loyalty.errors import InsufficientPoints
+from loyalty.holds.errors import HoldNotActive
 from loyalty.holds.jobs import release_expired_holds
-from loyalty.holds.services import HoldNotActive, hold_capture, hold_create, hold_void
+from loyalty.holds.services import hold_capture, hold_create, hold_void
+from loyalty.ledger.errors import InsufficientPoints
 from loyalty.ledger.jobs import expire_points
 from loyalty.ledger.models import Account, LedgerEntry, LotAllocation, PointLot
 from loyalty.ledger.services import points_credit, points_debit
@@ -31,7 +32,7 @@ from loyalty.program.loading import program_load
 from loyalty.shops.models import Shop
 from loyalty.tiers.jobs import recalculate_tiers
 from loyalty.tiers.models import TierChange
-from loyalty.tiers.services import tier_for
+from loyalty.tiers.selectors import tier_for
 from tests.factories import MemberFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -130,10 +131,10 @@ def test_jobs_beside_debits_credits_and_purchases_neither_deadlock_nor_lose_a_po
 
     def purchase(member, total: str):
         order = f"order-{next(orders)}"
-        txn, _ = transaction_create(
+        txn = transaction_create(
             shop=shop, member=member, external_id=order, currency="EUR", total=Decimal(total), occurred_at=T,
             lines=None, fingerprint=order, now=T,
-        )  # fmt: skip
+        ).transaction  # fmt: skip
         return txn
 
     writes: list[tuple[str, int, object]] = []  # (kind, member id, call) in the order of `calls`
@@ -208,7 +209,7 @@ def test_hold_release_racing_captures_and_voids_resolves_each_hold_exactly_once(
     for index in range(40):
         member = MemberFactory()
         points_credit(member=member, points=100, now=T - DAY, expires_at=T + 30 * DAY)
-        held, _ = hold_create(shop=shop, member=member, points=70, external_id=f"pay-{index}", fingerprint="-", now=T)
+        held = hold_create(shop=shop, member=member, points=70, external_id=f"pay-{index}", fingerprint="-", now=T).hold
         holds.append(held)
     expiry = T + 15 * dt.timedelta(minutes=1)
     checkouts = [
@@ -255,10 +256,10 @@ def test_activation_racing_refunds_of_the_same_purchases_ends_with_the_same_bala
     purchases = []
     for index in range(40):
         member = MemberFactory()
-        txn, _ = transaction_create(
+        txn = transaction_create(
             shop=shop, member=member, external_id=f"order-{index}", currency="EUR", total=Decimal("100.00"),
             occurred_at=T, lines=None, fingerprint="-", now=T,
-        )  # fmt: skip
+        ).transaction  # fmt: skip
         purchases.append(txn)
     due = T + 14 * DAY
     refunds = [

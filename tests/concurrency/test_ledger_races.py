@@ -11,15 +11,11 @@ import pytest
 from django.db import transaction
 from django.db.models import Sum
 
-from loyalty.errors import InsufficientPoints, InvalidState
+from loyalty.errors import InvalidState
+from loyalty.ledger.errors import InsufficientPoints
+from loyalty.ledger.locking import accounts_lock
 from loyalty.ledger.models import Account, LedgerEntry, LotAllocation, PointLot
-from loyalty.ledger.services import (
-    accounts_lock,
-    debit_cancel,
-    points_credit,
-    points_debit,
-    points_expire,
-)
+from loyalty.ledger.services import debit_cancel, points_credit, points_debit, points_expire
 from tests.factories import MemberFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)

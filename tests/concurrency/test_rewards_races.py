@@ -74,7 +74,7 @@ def test_200_members_racing_for_10_units_get_exactly_10(shops, parallel):
     assert Voucher.objects.filter(reward=reward).count() == 10
     assert LedgerEntry.objects.filter(kind=LedgerEntry.Kind.REDEEM).aggregate(s=Sum("points"))["s"] == -10 * COST
     assert Account.objects.aggregate(s=Sum("available"))["s"] == 200 * 1000 - 10 * COST
-    winners = {o.value.member_id for o in outcomes if o.ok}
+    winners = {o.value.redemption.member_id for o in outcomes if o.ok}
     assert len(winners) == 10
     assert sorted(balance(m)[0] for m in members) == [1000 - COST] * 10 + [1000] * 190
     assert all(balance(m)[0] == 1000 - COST for m in members if m.pk in winners)
@@ -96,7 +96,10 @@ def test_one_member_racing_20_times_against_a_limit_of_2_gets_2(shops, parallel)
 def test_a_voucher_taken_by_two_shops_at_once_is_used_exactly_once(shops, parallel):
     shop_a, shop_b = shops
     reward = reward_load("V", stock=None)
-    codes = [reward_redeem(member=m, reward=reward, shop=shop_a, now=timezone.now()).voucher.code for m in funded(10)]
+    codes = [
+        reward_redeem(member=m, reward=reward, shop=shop_a, now=timezone.now()).redemption.voucher.code
+        for m in funded(10)
+    ]
 
     calls, who = [], []
     for i, code in enumerate(codes):
@@ -123,7 +126,7 @@ def test_cancelling_while_the_voucher_is_being_used_lets_exactly_one_win(shops, 
     shop_a, shop_b = shops
     reward = reward_load("C", stock=100)
     members = funded(10)
-    redemptions = [reward_redeem(member=m, reward=reward, shop=shop_a, now=timezone.now()) for m in members]
+    redemptions = [reward_redeem(member=m, reward=reward, shop=shop_a, now=timezone.now()).redemption for m in members]
 
     calls = []
     for i, redemption in enumerate(redemptions):

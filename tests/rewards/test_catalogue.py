@@ -197,8 +197,8 @@ def test_the_catalogue_never_promises_what_redemption_refuses(api, tiers, member
             scenario.prepare(api, member, code)
         with monkeypatch.context() as patch:
             if scenario.subscribed:
-                for module in ("loyalty.benefits", "rewards.eligibility", "rewards.services"):
-                    patch.setattr(f"{module}.plan_benefits_active", lambda *, member_id, now: True)
+                for module in ("rewards.eligibility", "rewards.services"):
+                    patch.setattr(f"{module}.plan_benefits_hold", lambda account, *, now: True)
             listed = {r["code"]: r for r in catalogue(api, member, limit=200)}
             response = redeem(api, member, code)
 

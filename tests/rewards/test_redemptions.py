@@ -37,9 +37,9 @@ CODE_FORMAT = re.compile(r"^[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{2}$")
 
 def benefits(monkeypatch, active: bool) -> None:
     """Pretend the member has (or has not) a live paid plan, everywhere the rule is read."""
-    fake = lambda *, member_id, now: active  # noqa: E731
-    for module in ("loyalty.benefits", "rewards.eligibility", "rewards.services"):
-        monkeypatch.setattr(f"{module}.plan_benefits_active", fake)
+    fake = lambda account, *, now: active  # noqa: E731
+    for module in ("rewards.eligibility", "rewards.services"):
+        monkeypatch.setattr(f"{module}.plan_benefits_hold", fake)
 
 
 # --- success -------------------------------------------------------------------------------------------

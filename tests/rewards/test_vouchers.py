@@ -18,7 +18,8 @@ import rewards.services
 from rewards.api import VoucherLookupThrottle
 from rewards.jobs import expire_vouchers
 from rewards.models import Redemption, Voucher
-from rewards.services import VOUCHER_ALPHABET, voucher_code_new, voucher_code_normalise
+from rewards.selectors import voucher_code_normalise
+from rewards.services import VOUCHER_ALPHABET, voucher_code_new
 from tests.support.rewards import DAY, cancel, error_of, redeemed, world
 
 pytestmark = pytest.mark.django_db

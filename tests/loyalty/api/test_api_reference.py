@@ -20,11 +20,14 @@ import pytest
 from django.test import Client
 from drf_spectacular.generators import SchemaGenerator
 
-import loyalty.earning.services  # noqa: F401 (with the imports below: every module that defines a DomainError)
+import loyalty.earning.errors  # noqa: F401 (with the imports below: every module that defines a DomainError)
 import loyalty.errors  # noqa: F401
-import loyalty.holds.services  # noqa: F401
-import loyalty.idempotency.services  # noqa: F401
-import loyalty.subscriptions.services  # noqa: F401
+import loyalty.holds.errors  # noqa: F401
+import loyalty.idempotency.errors  # noqa: F401
+import loyalty.ledger.errors  # noqa: F401
+import loyalty.shops.errors  # noqa: F401
+import loyalty.subscriptions.errors  # noqa: F401
+import members.errors  # noqa: F401
 import rewards.errors  # noqa: F401
 from config.api_errors import BOUND_CODES, INVALID_CODES, MISSING_CODES, _validation_code
 from members.errors import DomainError

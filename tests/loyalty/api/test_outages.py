@@ -146,9 +146,9 @@ def purchase_queues(monkeypatch):
         real = transactions_api.transaction_create
 
         def create_and_queue(**kwargs):
-            txn, created = real(**kwargs)
-            task_enqueue(task, args=(txn.public_id,))
-            return txn, created
+            purchase = real(**kwargs)
+            task_enqueue(task, args=(purchase.transaction.public_id,))
+            return purchase
 
         monkeypatch.setattr(transactions_api, "transaction_create", create_and_queue)
 

@@ -93,11 +93,11 @@ def world(db, _keep_the_test_connection) -> dict:
     member = MemberFactory()
     now = timezone.now()
     points_credit(member=member, points=5000, now=now)
-    hold, _ = hold_create(shop=shop, member=member, points=100, external_id="seed-hold", fingerprint="-", now=now)
-    txn, _ = transaction_create(
+    hold = hold_create(shop=shop, member=member, points=100, external_id="seed-hold", fingerprint="-", now=now).hold
+    txn = transaction_create(
         shop=shop, member=member, external_id="seed-txn", currency="EUR", total=Decimal("1000.00"),
         occurred_at=None, lines=None, fingerprint="-", now=now,
-    )  # fmt: skip
+    ).transaction  # fmt: skip
     return {
         "headers": {"Authorization": f"Bearer {raw_key}", **HTTPS},
         "member": member,

@@ -113,19 +113,20 @@ def test_a_negative_balance_is_settled_first_and_only_the_rest_expires(shop, mem
     now = timezone.now()
     points_debit(member=member, points=10, now=now - DAY, kind=LedgerEntry.Kind.CLAWBACK, allow_negative=True)
 
-    txn, created = transaction_create(
+    purchase = transaction_create(
         shop=shop, member=member, external_id="late-1", currency="EUR", total=Decimal("25.00"),
         occurred_at=now - 40 * DAY, lines=None, fingerprint="late-1", now=now,
     )  # fmt: skip
+    txn = purchase.transaction
 
-    assert created and txn.points_status == "expired"
+    assert purchase.created and txn.points_status == "expired"
     assert entries(member)[1:] == [("earn", 25, 0, 15), ("expire", -15, 0, 0)]
     assert Account.objects.get(member=member).available == 0
     assert ledger_verify() == []
     # A full refund takes back only what reached the balance (the 10 that paid the debt).
-    refund, _ = refund_create(
+    refund = refund_create(
         shop=shop, txn=txn, external_id="r-1", amount=Decimal("25.00"), fingerprint="r-1", now=now + DAY
-    )
+    ).refund
     assert (refund.points_clawed_back, refund.points_forgiven) == (10, 0)
     assert Account.objects.get(member=member).available == -10
     assert ledger_verify() == []

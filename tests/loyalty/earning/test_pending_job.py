@@ -53,17 +53,17 @@ def member(shop):
 
 def buy(shop, member, total: str, at: dt.datetime) -> Transaction:
     order = f"order-{next(_ids)}"
-    txn, created = transaction_create(
+    purchase = transaction_create(
         shop=shop, member=member, external_id=order, currency="EUR", total=Decimal(total), occurred_at=at,
         lines=None, fingerprint=order, now=at,
     )  # fmt: skip
-    assert created
-    return txn
+    assert purchase.created
+    return purchase.transaction
 
 
 def refund(shop, txn, amount: str, at: dt.datetime):
     ref = f"refund-{next(_ids)}"
-    return refund_create(shop=shop, txn=txn, external_id=ref, amount=Decimal(amount), fingerprint=ref, now=at)[0]
+    return refund_create(shop=shop, txn=txn, external_id=ref, amount=Decimal(amount), fingerprint=ref, now=at).refund
 
 
 def balance(member) -> tuple[int, int, int]:

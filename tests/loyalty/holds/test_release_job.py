@@ -8,9 +8,10 @@ import pytest
 
 from loyalty.earning.models import Transaction
 from loyalty.earning.services import refund_create, transaction_create
+from loyalty.holds.errors import HoldNotActive
 from loyalty.holds.jobs import release_expired_holds
 from loyalty.holds.models import Hold
-from loyalty.holds.services import HoldNotActive, hold_capture, hold_create, hold_void
+from loyalty.holds.services import hold_capture, hold_create, hold_void
 from loyalty.ledger.models import Account, LedgerEntry, LotAllocation, PointLot
 from loyalty.ledger.services import points_credit
 from loyalty.program.loading import program_load
@@ -54,24 +55,24 @@ def member(shop):
 
 def buy(shop, member, total: str, at: dt.datetime) -> Transaction:
     order = f"order-{next(_ids)}"
-    txn, created = transaction_create(
+    purchase = transaction_create(
         shop=shop, member=member, external_id=order, currency="EUR", total=Decimal(total), occurred_at=at,
         lines=None, fingerprint=order, now=at,
     )  # fmt: skip
-    assert created
-    return txn
+    assert purchase.created
+    return purchase.transaction
 
 
 def refund(shop, txn, amount: str, at: dt.datetime):
     ref = f"refund-{next(_ids)}"
-    return refund_create(shop=shop, txn=txn, external_id=ref, amount=Decimal(amount), fingerprint=ref, now=at)[0]
+    return refund_create(shop=shop, txn=txn, external_id=ref, amount=Decimal(amount), fingerprint=ref, now=at).refund
 
 
 def hold(shop, member, points: int, at: dt.datetime) -> Hold:
     ext = f"pay-{next(_ids)}"
-    created, is_new = hold_create(shop=shop, member=member, points=points, external_id=ext, fingerprint=ext, now=at)
-    assert is_new
-    return created
+    held = hold_create(shop=shop, member=member, points=points, external_id=ext, fingerprint=ext, now=at)
+    assert held.created
+    return held.hold
 
 
 def balance(member) -> tuple[int, int, int]:

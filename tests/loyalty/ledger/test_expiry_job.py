@@ -53,12 +53,12 @@ def program(expiry: dict, **changes) -> None:
 def buy(member, total: str, at: dt.datetime, *, now: dt.datetime | None = None):
     """A purchase of `total` EUR (1 point per EUR) that happened at `at`, reported at `now` (default `at`)."""
     order = f"order-{next(_orders)}"
-    txn, created = transaction_create(
+    purchase = transaction_create(
         shop=Shop.objects.get(code="shop-a"), member=member, external_id=order, currency="EUR",
         total=Decimal(total), occurred_at=at, lines=None, fingerprint=order, now=now or at,
     )  # fmt: skip
-    assert created
-    return txn
+    assert purchase.created
+    return purchase.transaction
 
 
 def lot_of(txn) -> PointLot:

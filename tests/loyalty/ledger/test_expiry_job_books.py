@@ -39,12 +39,12 @@ _orders = itertools.count(1)
 
 def buy(shop, member, total: str, at: dt.datetime):
     order = f"order-{next(_orders)}"
-    txn, created = transaction_create(
+    purchase = transaction_create(
         shop=shop, member=member, external_id=order, currency="EUR", total=Decimal(total), occurred_at=at,
         lines=None, fingerprint=order, now=at,
     )  # fmt: skip
-    assert created
-    return txn
+    assert purchase.created
+    return purchase.transaction
 
 
 def lot_of(txn) -> PointLot:

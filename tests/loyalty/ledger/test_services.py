@@ -1,4 +1,4 @@
-"""The ledger's services (loyalty.ledger.services), as worked scenarios with exact values.
+"""The ledger's services (loyalty.ledger: services, holding, lots), as worked scenarios with exact values.
 
 Every refusal also asserts that nothing was written: balances, entries, lots and allocations.
 """
@@ -7,16 +7,11 @@ import datetime as dt
 
 import pytest
 
-from loyalty.errors import EntryNotFound, InsufficientPoints, InvalidRequest, InvalidState, MemberNotFound
+from loyalty.errors import InvalidRequest, InvalidState, MemberNotFound
+from loyalty.ledger.errors import EntryNotFound, InsufficientPoints
+from loyalty.ledger.lots import Draw, lots_draw_plan
 from loyalty.ledger.models import Account, LedgerEntry, LotAllocation, PointLot
-from loyalty.ledger.services import (
-    Draw,
-    debit_cancel,
-    lots_draw_plan,
-    points_credit,
-    points_debit,
-    points_expire,
-)
+from loyalty.ledger.services import debit_cancel, points_credit, points_debit, points_expire
 from loyalty.ledger.verify import ledger_verify
 from members.models import Member
 from tests.factories import MemberFactory
@@ -532,30 +527,39 @@ def test_redeem_refused_while_the_balance_is_negative_writes_nothing(member, now
 
 # --- bad input to every service --------------------------------------------------------------------
 
-BAD_POINTS = [0, -5, 10**9 + 1, 1.5, "10", True, None]
+# (points, the code): out of 1..10**9 is the API's `points_out_of_range`; not a whole number, `invalid_points`
+BAD_POINTS = [
+    (0, "points_out_of_range"),
+    (-5, "points_out_of_range"),
+    (10**9 + 1, "points_out_of_range"),
+    (1.5, "invalid_points"),
+    ("10", "invalid_points"),
+    (True, "invalid_points"),
+    (None, "invalid_points"),
+]
 
 
-@pytest.mark.parametrize("points", BAD_POINTS, ids=repr)
-def test_credit_refuses_bad_points_and_writes_nothing(member, now, points):
+@pytest.mark.parametrize(("points", "code"), BAD_POINTS, ids=repr)
+def test_credit_refuses_bad_points_and_writes_nothing(member, now, points, code):
     points_credit(member=member, points=100, now=now)
     before = books()
 
     with pytest.raises(InvalidRequest) as refused:
         points_credit(member=member, points=points, now=now)
 
-    assert (refused.value.code, refused.value.param, refused.value.status) == ("invalid_points", "points", 400)
+    assert (refused.value.code, refused.value.param, refused.value.status) == (code, "points", 400)
     assert books() == before
 
 
-@pytest.mark.parametrize("points", BAD_POINTS, ids=repr)
-def test_debit_refuses_bad_points_and_writes_nothing(member, now, points):
+@pytest.mark.parametrize(("points", "code"), BAD_POINTS, ids=repr)
+def test_debit_refuses_bad_points_and_writes_nothing(member, now, points, code):
     points_credit(member=member, points=100, now=now)
     before = books()
 
     with pytest.raises(InvalidRequest) as refused:
         points_debit(member=member, points=points, now=now)
 
-    assert (refused.value.code, refused.value.param, refused.value.status) == ("invalid_points", "points", 400)
+    assert (refused.value.code, refused.value.param, refused.value.status) == (code, "points", 400)
     assert books() == before
 
 

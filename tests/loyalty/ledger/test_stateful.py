@@ -25,7 +25,8 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from loyalty.errors import InsufficientPoints, InvalidState
+from loyalty.errors import InvalidState
+from loyalty.ledger.errors import InsufficientPoints
 from loyalty.ledger.models import Account, LedgerEntry, LotAllocation, PointLot
 from loyalty.ledger.services import debit_cancel, points_credit, points_debit, points_expire
 from loyalty.ledger.verify import ledger_verify

@@ -10,10 +10,10 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from loyalty.benefits import plan_benefits_active
 from loyalty.earning.services import transaction_create
 from loyalty.ledger.models import Account
 from loyalty.program.loading import program_load
+from loyalty.subscriptions.benefits import plan_benefits_hold
 from loyalty.subscriptions.jobs import renew_subscriptions
 from rewards.errors import SubscriptionRequired
 from rewards.models import Reward
@@ -27,10 +27,10 @@ _orders = itertools.count()
 
 def plan_points(shop, member, at: dt.datetime, total: str = "25.00") -> int | None:
     """The `plan:<code>` share of a purchase made at `at`, or None when the plan gave nothing."""
-    txn, _ = transaction_create(
+    txn = transaction_create(
         shop=shop, member=member, external_id=f"order-{next(_orders)}", currency="EUR", total=Decimal(total),
         occurred_at=None, lines=None, fingerprint=f"fp-{next(_orders)}", now=at,
-    )  # fmt: skip
+    ).transaction  # fmt: skip
     assert sum(item["points"] for item in txn.breakdown) == txn.points
     plan = [item for item in txn.breakdown if item["source"].startswith("plan:")]
     assert len(plan) <= 1
@@ -38,7 +38,7 @@ def plan_points(shop, member, at: dt.datetime, total: str = "25.00") -> int | No
 
 
 def benefits(member, at: dt.datetime) -> bool:
-    return plan_benefits_active(member_id=member.pk, now=at)
+    return plan_benefits_hold(Account.objects.filter(member=member).first(), now=at)
 
 
 def account(member) -> Account:
@@ -197,7 +197,7 @@ def test_subscribers_only_reward_follows_the_benefits(shop, plus, vip, member_wi
         reward_redeem(member=member, reward=vip, shop=shop, now=T0)
     pay(shop, subscription, "p1", T0)
     end = fresh(subscription).current_period_end
-    assert reward_redeem(member=member, reward=vip, shop=shop, now=T0 + DAY).points == 300
+    assert reward_redeem(member=member, reward=vip, shop=shop, now=T0 + DAY).redemption.points == 300
     renew_subscriptions(now=end + GRACE)
     with pytest.raises(SubscriptionRequired):
         reward_redeem(member=member, reward=vip, shop=shop, now=end + GRACE)

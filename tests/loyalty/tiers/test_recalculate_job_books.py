@@ -26,7 +26,8 @@ from loyalty.program.selectors import program_get
 from loyalty.shops.models import Shop
 from loyalty.tiers.jobs import recalculate_tiers
 from loyalty.tiers.models import Tier, TierChange
-from loyalty.tiers.services import RENEWED, tier_decide, tiers_all, window_start
+from loyalty.tiers.selectors import tiers_all
+from loyalty.tiers.services import RENEWED, tier_decide, window_start
 from tests.factories import MemberFactory
 
 UTC = dt.UTC
@@ -56,12 +57,12 @@ def shop(db) -> Shop:
 
 def buy(shop, member, total: str, at: dt.datetime):
     order = f"order-{next(_orders)}"
-    txn, created = transaction_create(
+    purchase = transaction_create(
         shop=shop, member=member, external_id=order, currency="EUR", total=Decimal(total), occurred_at=at,
         lines=None, fingerprint=order, now=at,
     )  # fmt: skip
-    assert created
-    return txn
+    assert purchase.created
+    return purchase.transaction
 
 
 def refund(shop, txn, amount: str, at: dt.datetime) -> None:

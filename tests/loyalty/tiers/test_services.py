@@ -64,12 +64,12 @@ def member(shop):
 
 def buy(shop, member, total: str, at: dt.datetime, lines: list[Line] | None = None) -> Transaction:
     order = f"order-{next(_ids)}"
-    txn, created = transaction_create(
+    purchase = transaction_create(
         shop=shop, member=member, external_id=order, currency="EUR", total=Decimal(total), occurred_at=at,
         lines=lines, fingerprint=order, now=at,
     )  # fmt: skip
-    assert created
-    return txn
+    assert purchase.created
+    return purchase.transaction
 
 
 def refund(shop, txn, amount: str, at: dt.datetime) -> None:
