@@ -1,5 +1,6 @@
 """Model registry of the loyalty app; the models live in its packages by concern."""
 
+from loyalty.adjustments.models import Adjustment
 from loyalty.earning.models import Campaign, Refund, Transaction
 from loyalty.holds.models import Hold
 from loyalty.idempotency.models import IdempotentRequest
@@ -11,6 +12,7 @@ from loyalty.tiers.models import Tier, TierChange
 
 __all__ = [
     "Account",
+    "Adjustment",
     "ApiKey",
     "Campaign",
     "Hold",

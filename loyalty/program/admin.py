@@ -13,7 +13,7 @@ class ProgramAdmin(admin.ModelAdmin):
         (None, {"fields": ["name", "currency", "points_per_currency_unit", "point_value"]}),
         ("Earning", {"fields": ["pending_days", "max_backdate_days", "excluded_categories"]}),
         ("Expiry", {"fields": ["expiry_policy", "expiry_months", "expiry_years"]}),
-        ("Balances", {"fields": ["allow_negative_balance", "hold_ttl_minutes"]}),
+        ("Balances", {"fields": ["allow_negative_balance", "hold_ttl_minutes", "adjustment_approval_points"]}),
         ("Tiers and subscriptions", {"fields": ["tier_window_days", "subscription_grace_days"]}),
     ]
 

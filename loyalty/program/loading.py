@@ -170,6 +170,9 @@ class ProgramIn(StrictSerializer):
     excluded_categories = serializers.ListField(
         child=serializers.CharField(max_length=64), max_length=500, required=False
     )
+    adjustment_approval_points = serializers.IntegerField(
+        min_value=0, max_value=2_147_483_647, allow_null=True, required=False
+    )
 
 
 def refuse_repeats(items: list[dict], field: str, message: str) -> None:

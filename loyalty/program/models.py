@@ -35,6 +35,10 @@ class Program(models.Model):
     hold_ttl_minutes = models.PositiveIntegerField(default=15)
     subscription_grace_days = models.PositiveIntegerField(default=7)
     excluded_categories = models.JSONField(default=list, blank=True)
+    adjustment_approval_points = models.PositiveIntegerField(
+        null=True, blank=True, default=5000,
+        help_text="a manual adjustment of more points than this waits for a second person's approval; empty: never",
+    )  # fmt: skip
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

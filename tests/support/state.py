@@ -1,5 +1,6 @@
 """What the database holds, for asserting that a refused call wrote nothing."""
 
+from loyalty.adjustments.models import Adjustment
 from loyalty.earning.models import Refund, Transaction
 from loyalty.holds.models import Hold
 from loyalty.idempotency.models import IdempotentRequest
@@ -22,5 +23,6 @@ def db_state() -> dict:
         ),
         "refunds": list(Refund.objects.order_by("pk").values_list("pk", "external_id", "amount")),
         "holds": list(Hold.objects.order_by("pk").values_list("pk", "status", "captured_points", "expires_at")),
+        "adjustments": list(Adjustment.objects.order_by("pk").values_list("pk", "status", "entry_id")),
         "idempotency_keys": list(IdempotentRequest.objects.order_by("pk").values_list("pk", "key", "status")),
     }
