@@ -1,5 +1,6 @@
 from django.urls import path
 
+from loyalty.adjustments.api import MemberAdjustmentsApi
 from loyalty.earning.api import RefundsApi, TransactionDetailApi, TransactionPreviewApi, TransactionsApi
 from loyalty.holds.api import HoldCaptureApi, HoldDetailApi, HoldsApi, HoldVoidApi
 from loyalty.membership.api import MemberDetailApi, MemberEnrollApi, MemberEntriesApi, MemberLookupApi
@@ -16,6 +17,7 @@ urlpatterns = [
     path("members/lookup", MemberLookupApi.as_view(), name="member-lookup"),
     path("members/<str:member_id>", MemberDetailApi.as_view(), name="member"),
     path("members/<str:member_id>/entries", MemberEntriesApi.as_view(), name="member-entries"),
+    path("members/<str:member_id>/adjustments", MemberAdjustmentsApi.as_view(), name="member-adjustments"),
     path("transactions", TransactionsApi.as_view(), name="transactions"),
     path("transactions/preview", TransactionPreviewApi.as_view(), name="transaction-preview"),
     path("transactions/<str:transaction_id>", TransactionDetailApi.as_view(), name="transaction"),

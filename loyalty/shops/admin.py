@@ -28,7 +28,7 @@ class ApiKeyAddForm(forms.ModelForm):
         choices=[(scope, scope) for scope in ApiKey.SCOPES],
         widget=forms.CheckboxSelectMultiple,
         required=False,
-        help_text="None ticked means all scopes.",
+        help_text="None ticked means every scope but points:adjust, which is given only when ticked.",
     )
 
     class Meta:

@@ -26,7 +26,12 @@ class ApiKey(models.Model):
         "transactions:write",
         "points:redeem",
         "subscriptions:write",
+        "points:adjust",
     )
+    # Given only when named: a key created without scopes (and every key made before a scope existed) lacks
+    # them. `points:adjust` writes points by hand, a back-office power a checkout's key should not carry.
+    OPT_IN_SCOPES = ("points:adjust",)
+    DEFAULT_SCOPES = tuple(sorted(set(SCOPES) - set(OPT_IN_SCOPES), key=SCOPES.index))
 
     shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="api_keys")
     name = models.CharField(max_length=100, blank=True, default="")

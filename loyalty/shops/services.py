@@ -38,11 +38,12 @@ def key_hash(raw_key: str) -> str:
 
 
 def scopes_validate(scopes: list[str] | None) -> list[str]:
-    """The requested scopes in ApiKey.SCOPES order; all of them when none are given.
+    """The requested scopes in ApiKey.SCOPES order; when none are given, all but the opt-in ones
+    (ApiKey.DEFAULT_SCOPES).
 
     Raises InvalidScope naming the first unknown scope."""
     if not scopes:
-        return list(ApiKey.SCOPES)
+        return list(ApiKey.DEFAULT_SCOPES)
     if isinstance(scopes, str):
         raise InvalidScope(param="scopes")
     for scope in scopes:

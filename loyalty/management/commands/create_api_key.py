@@ -12,7 +12,8 @@ class Command(BaseCommand):
         parser.add_argument("shop_code", metavar="SHOP_CODE", help="the shop's code, as in load_program's file")
         parser.add_argument(
             "--scopes",
-            help=f"comma-separated scopes (default: all of {', '.join(ApiKey.SCOPES)})",
+            help=f"comma-separated scopes of {', '.join(ApiKey.SCOPES)} "
+            f"(default: all but {', '.join(ApiKey.OPT_IN_SCOPES)})",
         )
         parser.add_argument("--name", default="", help="a label for people, e.g. 'till 3' or 'billing'")
 

@@ -44,7 +44,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             self._ensure_admin(password)
             revoked = self._revoke_earlier_demo_keys(shop)
-            key, raw_key = api_key_create(shop=shop, name=DEMO_KEY_NAME)
+            key, raw_key = api_key_create(shop=shop, scopes=list(ApiKey.SCOPES), name=DEMO_KEY_NAME)
 
         base = f"http://127.0.0.1:{port}"
         shown_password = password if password == DEMO_PASSWORD_DEFAULT else f"${DEMO_PASSWORD_VARIABLE}"

@@ -20,6 +20,7 @@ import pytest
 from django.test import Client
 from drf_spectacular.generators import SchemaGenerator
 
+import loyalty.adjustments.errors  # noqa: F401
 import loyalty.earning.errors  # noqa: F401 (with the imports below: every module that defines a DomainError)
 import loyalty.errors  # noqa: F401
 import loyalty.holds.errors  # noqa: F401

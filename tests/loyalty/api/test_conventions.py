@@ -136,6 +136,7 @@ ENDPOINTS = [
     ("get", "/api/v1/holds/hld_nothing", "points:redeem"),
     ("post", "/api/v1/holds/hld_nothing/capture", "points:redeem"),
     ("post", "/api/v1/holds/hld_nothing/void", "points:redeem"),
+    ("post", "/api/v1/members/{member}/adjustments", "points:adjust"),
 ]
 
 

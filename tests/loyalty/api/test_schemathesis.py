@@ -35,7 +35,7 @@ from loyalty.earning.services import transaction_create
 from loyalty.holds.services import hold_create
 from loyalty.ledger.services import points_credit
 from loyalty.program.loading import program_load
-from loyalty.shops.models import Shop
+from loyalty.shops.models import ApiKey, Shop
 from loyalty.shops.services import api_key_create
 from tests.factories import MemberFactory
 from tests.support.api import PROGRAM
@@ -88,7 +88,7 @@ def world(db, _keep_the_test_connection) -> dict:
     cache.clear()  # the per-key request counters: a key id reused by an earlier test must not be throttled
     program_load({"program": PROGRAM, "shops": [{"code": "shop-a", "name": "Shop A"}]})
     shop = Shop.objects.get(code="shop-a")
-    _, raw_key = api_key_create(shop=shop)
+    _, raw_key = api_key_create(shop=shop, scopes=list(ApiKey.SCOPES))
     _world_key["raw"] = raw_key
     member = MemberFactory()
     now = timezone.now()
