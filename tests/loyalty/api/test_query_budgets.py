@@ -125,3 +125,24 @@ def test_an_enrollment_opens_the_account_in_the_base_tier_within_its_budget(api,
 
     assert r.status_code == 201 and r.json()["tier"]["code"] == "bronze", r.content
     assert len(sqls) <= ENROLL_BUDGET, listing(sqls)
+
+
+ADJUSTMENT_BUDGET = 13  # a credit takes 11, a debit 13 (the lots it draws from: read and updated)
+
+
+def test_an_adjustment_runs_as_many_statements_with_5_lots_as_with_50(api_for, shop, member_with_lots):
+    adjuster = api_for(shop, ["points:adjust"])
+    counts = []
+    for lots in (5, 50):
+        member = member_with_lots(lots)
+        path = f"/api/v1/members/{member.public_id}/adjustments"
+        body = {"points": 5, "reason": "goodwill", "note": "sorry", "external_id": f"warm-{lots}"}
+        assert adjuster.post(path, body).status_code == 201  # warm-up
+        credited, credit_sqls = statements(adjuster.post, path, {**body, "external_id": f"c-{lots}"})
+        debited, debit_sqls = statements(adjuster.post, path, {**body, "points": -45, "external_id": f"d-{lots}"})
+        assert (credited.status_code, debited.status_code) == (201, 201), debited.content
+        assert len(credit_sqls) <= ADJUSTMENT_BUDGET, listing(credit_sqls)
+        assert len(debit_sqls) <= ADJUSTMENT_BUDGET, listing(debit_sqls)
+        counts.append((len(credit_sqls), len(debit_sqls)))
+
+    assert counts[0] == counts[1]
