@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from loyalty.earning.models import Campaign
-from loyalty.program.loading import program_file_read
+from loyalty.program.loading import ProgramFileError, program_file_read, program_load
 from loyalty.program.models import Program
 from loyalty.shops.models import Shop
 from loyalty.tiers.models import Tier
@@ -285,3 +285,13 @@ def test_tier_thresholds_and_ranks_must_agree(db, tmp_path, tiers, message):
 
     assert message in load_refused(write(tmp_path, document))
     assert not Tier.objects.exists()
+
+
+def test_the_adjustment_approval_limit_is_set_cleared_and_refused_below_zero(program):
+    program_load({"program": {"adjustment_approval_points": 2000}})
+    assert Program.objects.get().adjustment_approval_points == 2000
+    program_load({"program": {"adjustment_approval_points": None}})
+    assert Program.objects.get().adjustment_approval_points is None
+    with pytest.raises(ProgramFileError) as refused:
+        program_load({"program": {"adjustment_approval_points": -1}})
+    assert "program.adjustment_approval_points" in str(refused.value)
