@@ -42,6 +42,8 @@ class Adjustment(models.Model):
 
     class Meta:
         ordering = ["-id"]
+        # Staff with it may approve (or reject) an adjustment waiting for approval, never their own.
+        permissions = [("approve_adjustment", "Can approve another person's adjustment")]
         indexes = [models.Index(fields=["status"], condition=Q(status="pending_approval"), name="adjustment_pending")]
         constraints = [
             models.UniqueConstraint(fields=["shop", "external_id"], name="adjustment_external_id_per_shop"),
