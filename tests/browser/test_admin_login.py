@@ -1,0 +1,32 @@
+"""Staff reach the admin in a browser: the login page, a wrong password refused, the right one let in."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from playwright.sync_api import Page, expect
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def staff_user(transactional_db):
+    return get_user_model().objects.create_superuser("ada", "ada@example.com", PASSWORD)
+
+
+def log_in(page: Page, base: str, username: str, password: str) -> None:
+    page.goto(f"{base}/admin/login/?next=/admin/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+
+
+def test_a_wrong_password_is_refused_and_the_right_one_opens_the_admin(page, site, staff_user, screenshot):
+    log_in(page, site.url, "ada", "wrong password")
+
+    expect(page.locator(".errornote")).to_contain_text("correct username and password")
+    assert page.url.startswith(f"{site.url}/admin/login/")
+
+    log_in(page, site.url, "ada", PASSWORD)
+
+    expect(page).to_have_url(f"{site.url}/admin/")
+    expect(page.get_by_role("link", name="Members", exact=True).first).to_be_visible()
+    screenshot(page, "admin-index")
