@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from django.db import connection
 from playwright.sync_api import Browser, Page, sync_playwright
 from pytest_django.live_server_helper import LiveServer
 
@@ -49,6 +50,19 @@ def site(settings, transactional_db) -> Iterator[LiveServer]:
     server = LiveServer("localhost")
     yield server
     server.stop()
+    _end_server_connections()
+
+
+def _end_server_connections() -> None:
+    """The server's request threads are daemons that can outlive `stop()` holding a persistent
+    (`CONN_MAX_AGE`) PostgreSQL connection; the tests of tests/concurrency that start workers wait for no
+    other connection to the test database, so end them here."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
 
 
 @pytest.fixture(scope="session")
