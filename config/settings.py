@@ -5,6 +5,7 @@ transactions) and Celery's filesystem broker under var/broker. Production sets D
 CELERY_BROKER_URL, SECRET_KEY, ALLOWED_HOSTS and leaves DEBUG off.
 """
 
+import datetime as dt
 from pathlib import Path
 
 import environ
@@ -35,6 +36,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    "axes",
     "members",
     "loyalty",
     "rewards",
@@ -52,6 +54,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -257,3 +260,16 @@ LOGGING = {
         "django.server": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
     },
 }
+
+# Staff logins are guarded against guessing (django-axes): after AXES_FAILURE_LIMIT failed logins for one
+# username, that username is refused (429) for AXES_COOLOFF_MINUTES, whatever the password and wherever it comes
+# from; a successful login resets its count. Locked by username rather than address: behind the proxy every
+# staff member would share one. `manage.py axes_reset_username NAME` unlocks one early.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+# axes warns when addresses are not a lock criterion; here they are left out on purpose (see above).
+SILENCED_SYSTEM_CHECKS += ["axes.W006"]

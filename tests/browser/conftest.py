@@ -6,6 +6,8 @@ A test here needs the browser: without it the test errors, it is not skipped.
 
 import os
 import shutil
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -49,6 +51,13 @@ def site(settings, transactional_db) -> Iterator[LiveServer]:
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "localhost"]
     server = LiveServer("localhost")
     yield server
+    # The browser has closed its connections by now (`page` closes first); let their threads finish before the
+    # server stops sharing the test's database connection with them.
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and any(
+        "process_request_thread" in thread.name for thread in threading.enumerate()
+    ):
+        time.sleep(0.02)
     server.stop()
     _end_server_connections()
 

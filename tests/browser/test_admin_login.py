@@ -2,21 +2,14 @@
 
 import pytest
 from django.contrib.auth import get_user_model
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
-PASSWORD = "correct horse battery staple"
+from tests.support.browser import STAFF_PASSWORD, log_in
 
 
 @pytest.fixture
 def staff_user(transactional_db):
-    return get_user_model().objects.create_superuser("ada", "ada@example.com", PASSWORD)
-
-
-def log_in(page: Page, base: str, username: str, password: str) -> None:
-    page.goto(f"{base}/admin/login/?next=/admin/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
+    return get_user_model().objects.create_superuser("ada", "ada@example.com", STAFF_PASSWORD)
 
 
 def test_a_wrong_password_is_refused_and_the_right_one_opens_the_admin(page, site, staff_user, screenshot):
@@ -25,7 +18,7 @@ def test_a_wrong_password_is_refused_and_the_right_one_opens_the_admin(page, sit
     expect(page.locator(".errornote")).to_contain_text("correct username and password")
     assert page.url.startswith(f"{site.url}/admin/login/")
 
-    log_in(page, site.url, "ada", PASSWORD)
+    log_in(page, site.url, "ada")
 
     expect(page).to_have_url(f"{site.url}/admin/")
     expect(page.get_by_role("link", name="Members", exact=True).first).to_be_visible()
