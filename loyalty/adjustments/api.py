@@ -11,6 +11,7 @@ from loyalty.api.base import ShopApi
 from loyalty.api.fields import JsonInput
 from loyalty.api.idempotency import idempotent
 from loyalty.api.schema import errors
+from loyalty.api.schema_hooks import NOT_BLANK_NO_NUL
 from loyalty.idempotency.services import request_hash
 from loyalty.ledger.api import BalanceOut
 from loyalty.ledger.entries import MAX_POINTS, points_validate
@@ -41,9 +42,9 @@ class SignedPointsField(serializers.IntegerField):
         return points
 
 
-@extend_schema_field({"type": "string", "minLength": 1, "maxLength": NOTE_MAX_LENGTH, "pattern": r"\S"})
+@extend_schema_field({"type": "string", "minLength": 1, "maxLength": NOTE_MAX_LENGTH, "pattern": NOT_BLANK_NO_NUL})
 class NoteField(serializers.CharField):
-    """Why, in words: 1 to 500 characters, not only spaces; kept as sent."""
+    """Why, in words: 1 to 500 characters, not only spaces, no NUL; kept as sent."""
 
     def __init__(self, **kwargs) -> None:
         super().__init__(max_length=NOTE_MAX_LENGTH, trim_whitespace=False, **kwargs)
