@@ -25,7 +25,9 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # the admin's theme; its templates must win over django.contrib.admin's, and its assets are served locally
+    "unfold",
+    "backoffice.sites.StaffAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -40,6 +42,8 @@ INSTALLED_APPS = [
     "members",
     "loyalty",
     "rewards",
+    "privacy",
+    "backoffice",
 ]
 
 MIDDLEWARE = [
@@ -273,3 +277,12 @@ AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 # axes warns when addresses are not a lock criterion; here they are left out on purpose (see above).
 SILENCED_SYSTEM_CHECKS += ["axes.W006"]
+
+# The admin's theme (django-unfold). Its CSS, fonts and scripts ship in the package and are served as static
+# files: nothing is fetched from outside at run time.
+UNFOLD = {
+    "SITE_TITLE": "Loyalty back office",
+    "SITE_HEADER": "Loyalty back office",
+    "SITE_SYMBOL": "loyalty",
+    "SIDEBAR": {"show_search": True, "show_all_applications": True},
+}

@@ -16,9 +16,6 @@ def server_error(request: HttpRequest):
     return json_500(request) if is_api(request) else defaults.server_error(request)
 
 
-# The index lists every screen; the sidebar repeating it would take a quarter of a 1280 px screen from the lists.
-admin.site.enable_nav_sidebar = False
-
 urlpatterns = [
     path("", landing, name="landing"),
     path("admin/", admin.site.urls),

@@ -6,7 +6,7 @@ from loyalty.holds.models import Hold
 from loyalty.idempotency.models import IdempotentRequest
 from loyalty.ledger.models import Account, LedgerEntry, LotAllocation, PointLot
 from loyalty.program.models import Program
-from loyalty.shops.models import ApiKey, Shop
+from loyalty.shops.models import ApiKey, Shop, ShopStaff
 from loyalty.subscriptions.models import Plan, Subscription, SubscriptionEvent, SubscriptionPayment
 from loyalty.tiers.models import Tier, TierChange
 
@@ -24,6 +24,7 @@ __all__ = [
     "Program",
     "Refund",
     "Shop",
+    "ShopStaff",
     "Subscription",
     "SubscriptionEvent",
     "SubscriptionPayment",

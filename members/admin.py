@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib import admin
+from unfold.admin import ModelAdmin
 
 from members.errors import DomainError
 from members.models import Member
@@ -43,7 +44,7 @@ class MemberForm(forms.ModelForm):
 
 
 @admin.register(Member)
-class MemberAdmin(admin.ModelAdmin):
+class MemberAdmin(ModelAdmin):
     form = MemberForm
     list_display = ["card_number", "email", "first_name", "last_name", "status", "locale", "enrolled_at"]
     list_filter = ["status", "locale", "marketing_consent"]

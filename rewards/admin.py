@@ -3,6 +3,7 @@ from django.contrib import admin, messages
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from unfold.admin import ModelAdmin
 
 from loyalty.errors import DomainError
 from loyalty.ledger.admin import ReadOnlyAdmin
@@ -26,7 +27,7 @@ class RewardForm(forms.ModelForm):
 
 
 @admin.register(Reward)
-class RewardAdmin(admin.ModelAdmin):
+class RewardAdmin(ModelAdmin):
     form = RewardForm
     list_display = ["code", "name", "kind", "points_cost", "value", "stock_remaining", "stock", "active", "sort_order"]
     list_filter = ["kind", "active", "subscribers_only", "category"]

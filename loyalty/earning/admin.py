@@ -1,6 +1,7 @@
 """Campaigns and transactions in the admin."""
 
 from django.contrib import admin
+from unfold.admin import ModelAdmin
 
 from loyalty.earning.models import Campaign, Transaction
 from loyalty.ledger.admin import ReadOnlyAdmin
@@ -8,7 +9,7 @@ from loyalty.program.selectors import settings_cache_clear
 
 
 @admin.register(Campaign)
-class CampaignAdmin(admin.ModelAdmin):
+class CampaignAdmin(ModelAdmin):
     list_display = ["code", "name", "kind", "multiplier", "points", "starts_at", "ends_at", "active"]
     list_filter = ["kind", "active"]
     search_fields = ["code", "name"]

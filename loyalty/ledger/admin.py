@@ -4,11 +4,12 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.timezone import localtime
+from unfold.admin import ModelAdmin
 
 from loyalty.ledger.models import Account, LedgerEntry
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(ModelAdmin):
     """The ledger is changed through services only; the admin shows it."""
 
     def has_add_permission(self, request) -> bool:

@@ -1,13 +1,14 @@
 """The program's settings in the admin."""
 
 from django.contrib import admin
+from unfold.admin import ModelAdmin
 
 from loyalty.program.models import Program
 from loyalty.program.selectors import settings_cache_clear
 
 
 @admin.register(Program)
-class ProgramAdmin(admin.ModelAdmin):
+class ProgramAdmin(ModelAdmin):
     list_display = ["name", "currency", "points_per_currency_unit", "point_value", "expiry_policy"]
     fieldsets = [
         (None, {"fields": ["name", "currency", "points_per_currency_unit", "point_value"]}),

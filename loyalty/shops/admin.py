@@ -5,13 +5,14 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.utils import timezone
 from django.utils.html import format_html
+from unfold.admin import ModelAdmin
 
 from loyalty.shops.models import ApiKey, Shop
 from loyalty.shops.services import api_key_create, api_key_revoke
 
 
 @admin.register(Shop)
-class ShopAdmin(admin.ModelAdmin):
+class ShopAdmin(ModelAdmin):
     list_display = ["code", "name", "active", "created_at"]
     list_filter = ["active"]
     search_fields = ["code", "name"]
@@ -37,7 +38,7 @@ class ApiKeyAddForm(forms.ModelForm):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(ModelAdmin):
     """Creating a key shows it once; afterwards only its prefix is known. Revoking is one action."""
 
     list_display = ["prefix", "shop", "name", "scope_list", "created_at", "last_used_at", "revoked_at"]

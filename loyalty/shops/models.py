@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
@@ -52,3 +53,16 @@ class ApiKey(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class ShopStaff(models.Model):
+    """A member of staff who works for one shop: the admin shows them that shop's rows and no other's."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="shop_staff")
+    shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="staff")
+
+    class Meta:
+        verbose_name_plural = "shop staff"
+
+    def __str__(self) -> str:
+        return f"{self.user} at {self.shop.code}"

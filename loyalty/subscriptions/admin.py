@@ -1,6 +1,7 @@
 """Paid plans and subscriptions in the admin."""
 
 from django.contrib import admin
+from unfold.admin import ModelAdmin, TabularInline
 
 from loyalty.ledger.admin import ReadOnlyAdmin
 from loyalty.program.selectors import settings_cache_clear
@@ -8,7 +9,7 @@ from loyalty.subscriptions.models import Plan, Subscription, SubscriptionEvent, 
 
 
 @admin.register(Plan)
-class PlanAdmin(admin.ModelAdmin):
+class PlanAdmin(ModelAdmin):
     list_display = [
         "code",
         "name",
@@ -31,7 +32,7 @@ class PlanAdmin(admin.ModelAdmin):
         return False
 
 
-class SubscriptionEventInline(admin.TabularInline):
+class SubscriptionEventInline(TabularInline):
     model = SubscriptionEvent
     fields = ["created_at", "from_status", "to_status", "cause"]
     readonly_fields = fields

@@ -100,6 +100,9 @@ class SubscriptionEvent(models.Model):
     from_status = models.CharField(max_length=10, blank=True, default="")
     to_status = models.CharField(max_length=10)
     cause = models.CharField(max_length=64)
+    # Who moved it: empty for the system (payments, the renewal job), `staff:<username>` for the back office.
+    actor = models.CharField(max_length=160, blank=True, default="")
+    note = models.CharField(max_length=500, blank=True, default="")
     created_at = models.DateTimeField()
 
     class Meta:

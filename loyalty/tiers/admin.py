@@ -1,6 +1,7 @@
 """Tiers and the tier change history in the admin."""
 
 from django.contrib import admin
+from unfold.admin import ModelAdmin
 
 from loyalty.ledger.admin import ReadOnlyAdmin
 from loyalty.program.selectors import settings_cache_clear
@@ -8,7 +9,7 @@ from loyalty.tiers.models import Tier, TierChange
 
 
 @admin.register(Tier)
-class TierAdmin(admin.ModelAdmin):
+class TierAdmin(ModelAdmin):
     list_display = ["rank", "code", "name", "threshold", "multiplier"]
     ordering = ["rank"]
     search_fields = ["code", "name"]

@@ -20,7 +20,7 @@ def test_the_ledger_list_fits_a_1280_pixel_screen(page, site, api, member, scree
     for column in ("member", "description", "shop_code", "purchase"):
         expect(page.locator(f"#result_list thead th.column-{column}")).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 1280
-    results = page.locator("#changelist .results")  # the table scrolls sideways inside it when too wide
-    widths = results.evaluate("box => [box.scrollWidth, box.clientWidth]")
+    # the table scrolls sideways inside its box when too wide
+    widths = page.locator("#result_list").evaluate("t => [t.scrollWidth, t.closest('[data-simplebar]').clientWidth]")
     assert widths[0] <= widths[1], f"a column is cut off at 1280 px: {widths}"
     screenshot(page, "admin-ledger")

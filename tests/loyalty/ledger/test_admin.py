@@ -1,5 +1,7 @@
 """The ledger in the admin: read-only, and readable: member, description, shop and transaction as columns."""
 
+import re
+
 import pytest
 from django.contrib.auth.models import User
 from django.db import connection
@@ -27,7 +29,7 @@ def test_an_entry_names_its_member_description_shop_and_transaction(staff, api, 
 
     assert f'<a href="/admin/members/member/{member.pk}/change/">{member.card_number}</a>' in page
     assert "purchase order-7" in page
-    assert '<td class="field-shop_code">shop-a</td>' in page
+    assert re.search(r'<td class="field-shop_code[^"]*"[^>]*>\s*shop-a\s*</td>', page)
     assert f'<a href="/admin/loyalty/transaction/{txn.pk}/change/">{txn.public_id}</a>' in page
 
 
