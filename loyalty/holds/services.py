@@ -30,8 +30,10 @@ class HoldResult:
     created: bool = False
 
 
-def _cause(hold: Hold, shop: Shop, description: str) -> Cause:
-    return Cause(shop=shop, reference=f"hold:{hold.public_id}", actor=f"shop:{shop.code}", description=description)
+def _cause(hold: Hold, shop: Shop, description: str, actor: str = "") -> Cause:
+    return Cause(
+        shop=shop, reference=f"hold:{hold.public_id}", actor=actor or f"shop:{shop.code}", description=description
+    )
 
 
 def hold_create(
@@ -99,14 +101,32 @@ def hold_capture(*, hold: Hold, points: int | None, now: dt.datetime) -> HoldRes
 
 
 @transaction.atomic
-def hold_void(*, hold: Hold, now: dt.datetime) -> HoldResult:
-    """Give all of an active hold back to available. Raises HoldNotActive."""
+def hold_void(*, hold: Hold, now: dt.datetime, actor: str = "") -> HoldResult:
+    """Give all of an active hold back to available. Raises HoldNotActive. The release entry's actor is the
+    hold's shop unless `actor` (e.g. `staff:<username>`) names who else voided it."""
     hold, account = _locked_active(hold, now)
     account_release(
         account, hold_entry=hold.entry, points=hold.points, now=now,
-        cause=_cause(hold, hold.shop, f"void of {hold.external_id}"),
+        cause=_cause(hold, hold.shop, f"void of {hold.external_id}", actor),
     )  # fmt: skip
     return _resolve(hold, account, Hold.Status.VOIDED, now)
+
+
+@transaction.atomic
+def hold_release_open(*, hold: Hold, now: dt.datetime, actor: str) -> HoldResult | None:
+    """Give back a hold that is still `held`, whether or not its time ran out: voided while it could still be
+    captured, expired (as `release_expired_holds` would) after. None when it was already resolved."""
+    account = account_lock(member_id=hold.member_id)
+    hold = Hold.objects.select_related("entry", "shop").get(pk=hold.pk)
+    if hold.status != Hold.Status.HELD:
+        return None
+    if hold.expires_at > now:
+        return hold_void(hold=hold, now=now, actor=actor)
+    account_release(
+        account, hold_entry=hold.entry, points=hold.points, now=now,
+        cause=_cause(hold, hold.shop, f"hold {hold.external_id} expired", actor),
+    )  # fmt: skip
+    return _resolve(hold, account, Hold.Status.EXPIRED, now)
 
 
 def _resolve(hold: Hold, account: Account, status: str, now: dt.datetime, captured_points: int = 0) -> HoldResult:
