@@ -46,6 +46,11 @@ TRANSITIONS: dict[tuple[str, str], frozenset[str]] = {
 }
 
 
+# Causes of events that move no status but record what staff or a shop did: a cancellation scheduled for the
+# period's end, a goodwill extension.
+RECORD_CAUSES = frozenset({"cancel_scheduled", "extended"})
+
+
 def transition_allowed(from_status: str, to_status: str, cause: str) -> bool:
     return cause in TRANSITIONS.get((from_status, to_status), frozenset())
 
