@@ -12,7 +12,7 @@ from loyalty.idempotency.services import create_or_replay, replay
 from loyalty.ledger.entries import Cause
 from loyalty.ledger.errors import InvalidPoints
 from loyalty.ledger.holding import account_capture, account_hold, account_release
-from loyalty.ledger.locking import account_lock
+from loyalty.ledger.locking import account_lock, member_locked
 from loyalty.ledger.models import Account
 from loyalty.ledger.selectors import account_of
 from loyalty.program.selectors import program_get
@@ -60,7 +60,7 @@ def _hold_create(
     existing = Hold.objects.filter(shop=shop, external_id=external_id).first()
     if existing is not None:
         return HoldResult(replay(existing, fingerprint, what="hold"), account)
-    if member.status != Member.Status.ACTIVE:
+    if member_locked(member_id=member.pk).status != Member.Status.ACTIVE:
         raise MemberInactive(param="member")
     hold = Hold(
         public_id=public_id_new("hld"), shop=shop, member=member, external_id=external_id,

@@ -15,7 +15,7 @@ from loyalty.calendar import months_add
 from loyalty.errors import InvalidState, MemberInactive, UnsupportedCurrency
 from loyalty.idempotency.services import create_or_replay, replay
 from loyalty.ledger.entries import Cause, account_save
-from loyalty.ledger.locking import account_lock, member_id_of
+from loyalty.ledger.locking import account_lock, member_id_of, member_locked
 from loyalty.ledger.models import Account, LedgerEntry
 from loyalty.ledger.services import account_credit
 from loyalty.program.selectors import program_get
@@ -112,6 +112,7 @@ def subscription_create(*, shop: Shop, member: Member, plan: Plan, now: dt.datet
     """Subscribe: `trialing` for the plan's trial days, else `incomplete` until the first payment.
     Raises InvalidState when the member already has a live subscription, MemberInactive."""
     account = account_lock(member_id=member_id_of(member))
+    member = member_locked(member_id=member.pk)  # its status as committed now, not as the caller loaded it
     if member.status != Member.Status.ACTIVE:
         raise MemberInactive(param="member")
     if Subscription.objects.filter(member=member, status__in=LIVE_STATUSES).exists():
