@@ -115,9 +115,7 @@ def reward_eligible_members(*, reward: Reward, now: dt.datetime) -> EligibleMemb
             .values("n")
         )
         rules &= Q(redeemed__lt=reward.per_member_limit)
-        members = Member.objects.annotate(
-            redeemed=Coalesce(Subquery(redeemed, output_field=IntegerField()), Value(0))
-        )
+        members = Member.objects.annotate(redeemed=Coalesce(Subquery(redeemed, output_field=IntegerField()), Value(0)))
     else:
         members = Member.objects.all()
     counts = members.filter(rules).aggregate(

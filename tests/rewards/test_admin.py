@@ -8,11 +8,11 @@ from django.contrib.auth.models import Permission, User
 from django.test import Client
 from django.utils import timezone
 
+from loyalty.ledger.models import LedgerEntry
+from members.models import Member
 from rewards.admin import RewardAdmin
 from rewards.models import Redemption, Reward, Voucher
 from rewards.services import reward_redeem
-from loyalty.ledger.models import LedgerEntry
-from members.models import Member
 from tests.support.api import balance
 from tests.support.rewards import redeemed
 
@@ -135,9 +135,7 @@ def test_a_limited_stock_needs_a_number_and_not_a_negative_one(staff, reward_loa
     assert reward_state("R") == before
 
 
-def test_the_reward_page_previews_its_image_and_who_may_redeem_it(
-    staff, api, reward_load, member_with_points, tiers
-):
+def test_the_reward_page_previews_its_image_and_who_may_redeem_it(staff, api, reward_load, member_with_points, tiers):
     reward = reward_load("R", stock=5, per_member_limit=1, image_url="https://img.example/coffee.png")
     member_with_points(1000), member_with_points(10)  # both may; one has the points
     redeemed(api, member_with_points(1000), "R")  # reached the per-member limit
@@ -260,7 +258,9 @@ def test_the_redemption_page_cancels_through_a_confirmation_page(staff, api, rew
     )  # fmt: skip
 
 
-def test_a_redemption_whose_voucher_was_used_cannot_be_cancelled(staff, api, other_api, reward_load, member_with_points):
+def test_a_redemption_whose_voucher_was_used_cannot_be_cancelled(
+    staff, api, other_api, reward_load, member_with_points
+):
     reward_load("R", stock=10, points_cost=300)
     member = member_with_points(1000)
     body = redeemed(api, member, "R")
