@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from unfold.admin import ModelAdmin
 from unfold.decorators import action
+from unfold.widgets import UnfoldAdminIntegerFieldWidget, UnfoldBooleanSwitchWidget
 
 from loyalty.errors import DomainError
 from loyalty.ledger.admin import ReadOnlyAdmin
@@ -25,9 +26,9 @@ class RewardForm(forms.ModelForm):
     """The reward with its stock as a new total of what is left. `stock_shown` carries the value the form
     showed, and the save applies the new total only if that is still what is left."""
 
-    unlimited = forms.BooleanField(required=False, label="Unlimited stock")
+    unlimited = forms.BooleanField(required=False, label="Unlimited stock", widget=UnfoldBooleanSwitchWidget)
     left = forms.IntegerField(
-        required=False, min_value=0, max_value=10**9, label="Left to redeem",
+        required=False, min_value=0, max_value=10**9, label="Left to redeem", widget=UnfoldAdminIntegerFieldWidget,
         help_text="The new total left to redeem. If a redemption changes it while you edit, the save is refused "
         "and nothing is changed.",
     )  # fmt: skip
@@ -76,7 +77,7 @@ class RewardAdmin(ModelAdmin):
     fieldsets = [
         (None, {"fields": ["code", "name", "description", "kind", "points_cost", "value", "category"]}),
         ("Image", {"fields": ["image_url", "image_preview"]}),
-        ("Stock", {"fields": ["unlimited", "left", "stock_shown", "stock_remaining", "stock"]}),
+        ("Stock", {"fields": ["unlimited", "left", "stock_shown", "stock"]}),
         ("Who may redeem", {"fields": ["min_tier", "subscribers_only", "per_member_limit", "eligible_now"]}),
         ("Availability", {"fields": ["active", "valid_from", "valid_until", "voucher_valid_days", "sort_order"]}),
     ]
