@@ -5,16 +5,19 @@ its previews, and cancelling a redemption from its page or the list."""
 import pytest
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Permission, User
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from loyalty.ledger.models import LedgerEntry
 from members.models import Member
 from rewards.admin import RewardAdmin
+from rewards.eligibility import reward_eligible_members
 from rewards.models import Redemption, Reward, Voucher
 from rewards.services import reward_redeem
 from tests.support.api import balance
-from tests.support.rewards import redeemed
+from tests.support.rewards import redeemed, tier_give
 
 pytestmark = pytest.mark.django_db
 
@@ -286,3 +289,18 @@ def test_staff_without_the_change_permission_cannot_cancel(api, reward_load, mem
     assert client.get(f"/admin/rewards/redemption/{redemption.pk}/change/", secure=True).status_code == 200
     assert client.post(cancel_url(redemption), {}, secure=True).status_code == 403
     assert Redemption.objects.get(pk=redemption.pk).status == "issued"
+
+
+def test_the_eligibility_preview_counts_tier_and_plan_in_one_query(reward_load, member_with_points, tiers):
+    reward = reward_load("GOLDEN", stock=None, min_tier="gold")
+    gold, silver = member_with_points(5000), member_with_points(5000)
+    tier_give(gold, tiers["gold"])
+    tier_give(silver, tiers["silver"])
+    reward_eligible_members(reward=reward, now=timezone.now())  # the tier ladder is cached from here on
+
+    with CaptureQueriesContext(connection) as queries:
+        eligible = reward_eligible_members(reward=reward, now=timezone.now())
+
+    assert (eligible.members, eligible.with_points) == (1, 1) and len(queries) == 1
+    subscribers = reward_load("PLUS-ONLY", stock=None, subscribers_only=True)
+    assert reward_eligible_members(reward=subscribers, now=timezone.now()).members == 0
