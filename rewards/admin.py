@@ -57,7 +57,7 @@ class RewardForm(forms.ModelForm):
     def clean(self) -> dict:
         cleaned = super().clean()
         if self.refusal is not None:
-            raise forms.ValidationError(str(self.refusal), code="stock_changed")
+            raise forms.ValidationError(str(self.refusal))
         if not cleaned.get("unlimited") and cleaned.get("left") is None and "left" not in self.errors:
             self.add_error("left", "Say how many are left, or tick unlimited.")
         return cleaned
