@@ -131,7 +131,12 @@ def member_enroll(
     }
     supplied_card = card_number_validate(card_number) if card_number else None
     if referral_code:
-        referrer = Member.objects.filter(referral_code=referral_code.strip().upper()).first()
+        # A closed (or erased) member refers no one: their code is refused like one that never existed.
+        referrer = (
+            Member.objects.filter(referral_code=referral_code.strip().upper())
+            .exclude(status=Member.Status.CLOSED)
+            .first()
+        )
         if referrer is None:
             raise InvalidReferralCode(param="referral_code")
         fields["referred_by"] = referrer

@@ -117,7 +117,9 @@ def _post(account: Account, adjustment: Adjustment, *, actor: str, now: dt.datet
     """The adjustment's ledger entry on the locked account. Raises InsufficientPoints."""
     cause = Cause(
         shop=adjustment.shop, reference=f"adjustment:{adjustment.public_id}", actor=actor,
-        description=f"{adjustment.reason}: {adjustment.note}"[:255],
+        # The reason only: the ledger is append-only, and a note may name the person, which erasure must be able
+        # to remove (it scrubs the adjustment's row; the entry's reference leads there).
+        description=f"{adjustment.reason} adjustment",
     )  # fmt: skip
     if adjustment.points > 0:
         expires_at = lot_expires_at(program_get(), now)

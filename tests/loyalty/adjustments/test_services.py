@@ -32,7 +32,7 @@ def test_a_credit_is_posted_as_an_adjust_entry_and_a_lot_that_expires_under_the_
     assert (adjustment.status, adjustment.points, adjustment.requested_by) == (Status.POSTED, 250, "staff:alice")
     assert (entry.kind, entry.points, entry.balance_after, entry.actor) == (Kind.ADJUST, 250, 250, "staff:alice")
     assert entry.reference == f"adjustment:{adjustment.public_id}"
-    assert entry.description == "goodwill: late parcel"
+    assert entry.description == "goodwill adjustment"  # the note stays on the adjustment, which erasure can scrub
     lot = PointLot.objects.get(entry=entry)
     assert (lot.amount, lot.remaining, lot.expires_at) == (250, 250, dt.datetime(2028, 3, 15, 12, tzinfo=dt.UTC))
     assert balance(member) == (250, 0, 0)
