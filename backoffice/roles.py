@@ -19,11 +19,10 @@ VIEW = ("view",)
 # Apps whose models are the program's (Django's own, Celery beat's and axes' are left to superusers).
 PROJECT_APPS = ("members", "loyalty", "rewards", "privacy", "backoffice")
 
-# Who may call the API, who is staff and which staff belongs to a shop: superusers only.
-PROGRAM_MANAGER_EXCLUDED = {("loyalty", "apikey"), ("loyalty", "shopstaff")}
-
-# Beyond the project's apps: the audit log, read-only.
-PROGRAM_MANAGER_EXTRA = [("admin", "logentry", VIEW)]
+# Who may call the API, who is staff and which staff belongs to a shop: superusers only. The audit log is
+# given back below, to read only.
+PROGRAM_MANAGER_EXCLUDED = {("loyalty", "apikey"), ("loyalty", "shopstaff"), ("backoffice", "auditlogentry")}
+PROGRAM_MANAGER_EXTRA = [("backoffice", "auditlogentry", VIEW)]
 
 SUPPORT_AGENT_PERMISSIONS = [
     ("members", "member", ("view", "change")),

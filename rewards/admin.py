@@ -7,6 +7,7 @@ from unfold.admin import ModelAdmin
 
 from loyalty.errors import DomainError
 from loyalty.ledger.admin import ReadOnlyAdmin
+from loyalty.shops.admin import ShopScopedAdmin
 from rewards.models import Redemption, Reward, Voucher
 from rewards.services import redemption_cancel
 
@@ -58,7 +59,7 @@ class RewardAdmin(ModelAdmin):
 
 
 @admin.register(Redemption)
-class RedemptionAdmin(ReadOnlyAdmin):
+class RedemptionAdmin(ShopScopedAdmin, ReadOnlyAdmin):
     list_display = ["public_id", "reward", "member", "shop", "points", "status", "created_at"]
     list_filter = ["status", "reward"]
     list_select_related = ["reward", "member", "shop"]
@@ -66,12 +67,17 @@ class RedemptionAdmin(ReadOnlyAdmin):
     show_full_result_count = False
     actions = ["cancel"]
 
-    @admin.action(description="Cancel selected redemptions (points and stock come back)")
+    def has_cancel_permission(self, request) -> bool:
+        # The page is read-only for everyone; cancelling is the one change, for those allowed to change redemptions.
+        return request.user.has_perm("rewards.change_redemption")
+
+    @admin.action(description="Cancel selected redemptions (points and stock come back)", permissions=["cancel"])
     def cancel(self, request, queryset) -> None:
         done = refused = 0
         for redemption in queryset.filter(status=Redemption.Status.ISSUED):
             try:
                 redemption_cancel(redemption=redemption, now=timezone.now(), actor=f"staff:{request.user.username}")
+                self.log_change(request, redemption, "Cancelled: points and stock came back.")
                 done += 1
             except DomainError:  # a used voucher refuses; report it and go on
                 refused += 1
@@ -79,7 +85,8 @@ class RedemptionAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Voucher)
-class VoucherAdmin(ReadOnlyAdmin):
+class VoucherAdmin(ShopScopedAdmin, ReadOnlyAdmin):
+    shop_field = ("redemption__shop", "used_by")  # redeemed at the shop, or taken there
     list_display = ["code", "reward", "member", "value", "status", "expires_at", "used_at", "used_by"]
     list_filter = ["status", "reward"]
     list_select_related = ["reward", "member", "used_by"]

@@ -1,7 +1,8 @@
-"""The staff's three groups (Program manager, Support agent, Shop staff) with the permissions backoffice.roles
+"""The audit log (a proxy of the admin's LogEntry) and the staff's three groups (Program manager, Support agent, Shop staff) with the permissions backoffice.roles
 defines. Permissions are created first: on a fresh database Django would only create them after the last
 migration. Later changes to the roles need no migration: post_migrate re-syncs (backoffice/apps.py)."""
 
+import django.contrib.admin.models
 from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
@@ -23,6 +24,8 @@ def groups_delete(apps, schema_editor) -> None:
 
 
 class Migration(migrations.Migration):
+    initial = True
+
     dependencies = [
         ("admin", "0003_logentry_add_action_flag_choices"),
         ("auth", "0012_alter_user_first_name_max_length"),
@@ -32,4 +35,19 @@ class Migration(migrations.Migration):
         ("rewards", "0001_catalogue_redemptions_vouchers"),
     ]
 
-    operations = [migrations.RunPython(groups_create, groups_delete)]
+    operations = [
+        migrations.CreateModel(
+            name="AuditLogEntry",
+            fields=[],
+            options={
+                "verbose_name": "audit log entry",
+                "verbose_name_plural": "audit log",
+                "proxy": True,
+                "indexes": [],
+                "constraints": [],
+            },
+            bases=("admin.logentry",),
+            managers=[("objects", django.contrib.admin.models.LogEntryManager())],
+        ),
+        migrations.RunPython(groups_create, groups_delete),
+    ]

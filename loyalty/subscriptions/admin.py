@@ -5,6 +5,7 @@ from unfold.admin import ModelAdmin, TabularInline
 
 from loyalty.ledger.admin import ReadOnlyAdmin
 from loyalty.program.selectors import settings_cache_clear
+from loyalty.shops.admin import ShopScopedAdmin
 from loyalty.subscriptions.models import Plan, Subscription, SubscriptionEvent, SubscriptionPayment
 
 
@@ -42,7 +43,7 @@ class SubscriptionEventInline(TabularInline):
 
 
 @admin.register(Subscription)
-class SubscriptionAdmin(ReadOnlyAdmin):
+class SubscriptionAdmin(ShopScopedAdmin, ReadOnlyAdmin):
     list_display = ["public_id", "member", "plan", "status", "current_period_end", "cancel_at_period_end", "shop"]
     list_filter = ["status", "plan", "cancel_at_period_end"]
     list_select_related = ["member", "plan", "shop"]
@@ -52,7 +53,7 @@ class SubscriptionAdmin(ReadOnlyAdmin):
 
 
 @admin.register(SubscriptionPayment)
-class SubscriptionPaymentAdmin(ReadOnlyAdmin):
+class SubscriptionPaymentAdmin(ShopScopedAdmin, ReadOnlyAdmin):
     list_display = [
         "public_id",
         "subscription",
