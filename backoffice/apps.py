@@ -1,4 +1,5 @@
 """The staff's side: the admin site, its dashboard, roles and the screens that compose several concerns."""
+
 from django.apps import AppConfig
 from django.apps import apps as global_apps
 from django.db import DEFAULT_DB_ALIAS, connections
