@@ -68,6 +68,13 @@ class ShopScopedAdmin:
         return obj
 
 
+class ShopCustomerScopedAdmin(ShopScopedAdmin):
+    """For the Member admin: a shop's staff sees the members who have a transaction at its shop."""
+
+    shop_field = None
+    member_field = "pk"
+
+
 class SuperuserOnlyAdmin:
     """Mix in before ModelAdmin: only superusers see or touch these (API keys, users, groups, shop staff)."""
 
