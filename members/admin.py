@@ -1,10 +1,17 @@
 from django import forms
 from django.contrib import admin
+from django.utils import timezone
 from unfold.admin import ModelAdmin
 
 from members.errors import DomainError
 from members.models import Member
-from members.services import email_normalise, locale_normalise, member_enroll, phone_normalise
+from members.services import (
+    email_normalise,
+    locale_normalise,
+    member_consent_set,
+    member_enroll,
+    phone_normalise,
+)
 
 
 class MemberForm(forms.ModelForm):
@@ -36,6 +43,12 @@ class MemberForm(forms.ModelForm):
             raise forms.ValidationError("A member with this email already exists.")
         return email
 
+    def clean_status(self) -> str:
+        status = self.cleaned_data["status"]
+        if self.instance.erased_at is not None and status != Member.Status.CLOSED:
+            raise forms.ValidationError("An erased member stays closed.")
+        return status
+
     def clean_phone(self) -> str:
         return self._normalised("phone", phone_normalise)
 
@@ -56,6 +69,10 @@ class MemberAdmin(ModelAdmin):
         "referred_by",
         "enrolled_at",
         "updated_at",
+        "marketing_consent_given_at",
+        "marketing_consent_withdrawn_at",
+        "erased_at",
+        "erased_by",
     ]
     date_hierarchy = "enrolled_at"
     show_full_result_count = False  # COUNT(*) over millions of members on every page is not free
@@ -65,7 +82,10 @@ class MemberAdmin(ModelAdmin):
 
     def save_model(self, request, obj: Member, form, change: bool) -> None:
         if change:
+            # Consent changes only through its service, which dates them: the form's save keeps the stored value.
+            consent, obj.marketing_consent = obj.marketing_consent, form.initial.get("marketing_consent", False)
             super().save_model(request, obj, form, change)
+            member_consent_set(member=obj, consent=consent, now=timezone.now())
             return
         enrolled = member_enroll(
             **{name: form.cleaned_data[name] for name in MemberForm.Meta.fields if name != "status"}

@@ -1,16 +1,17 @@
-"""Redeeming rewards, cancelling redemptions, and using vouchers."""
+"""Redeeming rewards, cancelling redemptions, using vouchers, and setting a reward's stock."""
 
 import datetime as dt
 import secrets
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Value
+from django.db.models.functions import Greatest
 
 from loyalty.errors import InvalidState
 from loyalty.idempotency.errors import IdempotencyConflict
 from loyalty.ledger.entries import Cause
-from loyalty.ledger.locking import account_lock, member_id_of
+from loyalty.ledger.locking import account_lock, member_id_of, member_locked
 from loyalty.ledger.models import Account, LedgerEntry
 from loyalty.ledger.services import account_debit, debit_cancel
 from loyalty.shops.models import Shop
@@ -32,6 +33,33 @@ def voucher_code_new() -> str:
     return "-".join(raw[i : i + 4] for i in range(0, len(raw), 4))  # XXXX-XXXX-XXXX-XX
 
 
+@transaction.atomic
+def reward_stock_set(*, reward: Reward, remaining: int | None, expected: int | None) -> Reward:
+    """Make `remaining` left to redeem (None: unlimited), provided what is left is still `expected` (None:
+    unlimited), the value the caller showed: one conditional UPDATE, so a redemption or a cancellation that
+    committed in between is never overwritten. `stock` (allotted in all) moves by the same amount, so what
+    was redeemed stays redeemed; going limited starts a new allotment of `remaining`, as the program file
+    does. Raises StockChanged, and writes nothing, when what is left is no longer `expected`."""
+    if remaining is not None and remaining < 0:
+        raise ValueError("remaining must not be negative")
+    rows = Reward.objects.filter(pk=reward.pk)
+    rows = rows.filter(stock_remaining__isnull=True) if expected is None else rows.filter(stock_remaining=expected)
+    if remaining is None:
+        changed = rows.update(stock=None, stock_remaining=None)
+    elif expected is None:
+        changed = rows.update(stock=remaining, stock_remaining=remaining)
+    else:
+        # A cancellation of a redemption made while unlimited can leave more left than allotted: never below it.
+        changed = rows.update(
+            stock=Greatest(F("stock") + (remaining - expected), Value(remaining)), stock_remaining=remaining
+        )
+    if not changed:
+        actual = Reward.objects.filter(pk=reward.pk).values_list("stock_remaining", flat=True).get()
+        raise errors.StockChanged(expected=expected, actual=actual)
+    reward.refresh_from_db(fields=["stock", "stock_remaining"])
+    return reward
+
+
 @dataclass(frozen=True)
 class RedemptionResult:
     """A redemption and the member's account after the step (the redemption or its cancellation)."""
@@ -46,6 +74,7 @@ def reward_redeem(*, member: Member, reward: Reward, shop: Shop | None, now: dt.
     voucher (none for a donation). Raises RewardUnavailable, MemberInactive, TierRequired,
     SubscriptionRequired, MemberLimitReached, OutOfStock, InsufficientPoints; writes nothing then."""
     account = account_lock(member_id=member_id_of(member))  # serializes one member's redemptions
+    member = member_locked(member_id=member.pk)  # its status as committed now, not as the caller loaded it
     reward = Reward.objects.get(pk=reward.pk)
     redeemed = redeemed_counts(member_id=member.pk, reward_ids=[reward.pk]).get(reward.pk, 0)
     subscribed = reward.subscribers_only and plan_benefits_hold(account, now=now)

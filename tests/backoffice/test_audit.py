@@ -79,7 +79,7 @@ def test_a_redemption_cancelled_by_a_support_agent_is_logged(staff_client, membe
     entry = last_entry()
     assert redemption.status == "cancelled"
     assert (entry.user, entry.object_id, entry.get_change_message()) == (
-        support.user, str(redemption.pk), "Cancelled: points and stock came back."
+        support.user, str(redemption.pk), "Cancelled: 100 points and the stock given back."
     )  # fmt: skip
 
 
