@@ -110,6 +110,17 @@ def dashboard_figures(user, *, now) -> list[Figure]:
                 _admin_url("django_celery_beat_periodictask_changelist", "?enabled__exact=0"),
             )
         )
+    if user.has_perm("loyalty.view_jobstatus"):
+        failing = selectors.jobs_failing()
+        figures.append(
+            Figure(
+                "jobs",
+                "Jobs failing",
+                _grouped(failing),
+                "periodic jobs whose last run failed",
+                _admin_url("loyalty_jobstatus_changelist", "?failures__gt=0"),
+            )
+        )
     return figures
 
 

@@ -13,6 +13,7 @@ from django_celery_beat.models import PeriodicTask
 
 from loyalty.adjustments.models import Adjustment
 from loyalty.earning.models import Transaction
+from loyalty.jobs.models import JobStatus
 from loyalty.ledger.models import Account, LedgerEntry
 from loyalty.money import money_str
 from loyalty.program.selectors import program_get
@@ -85,6 +86,11 @@ def liability_now() -> Liability:
 def adjustments_waiting() -> int:
     """Adjustments waiting for a second person's approval: one query."""
     return Adjustment.objects.filter(status=Adjustment.Status.PENDING_APPROVAL).count()
+
+
+def jobs_failing() -> int:
+    """Periodic jobs whose last run failed (their `JobStatus` counts failures since the last success): one query."""
+    return JobStatus.objects.filter(failures__gt=0).count()
 
 
 def schedules_paused() -> int:

@@ -2,6 +2,7 @@
 
 from loyalty.earning import admin as earning_admin
 from loyalty.holds import admin as holds_admin
+from loyalty.jobs import admin as jobs_admin
 from loyalty.ledger import admin as ledger_admin
 from loyalty.program import admin as program_admin
 from loyalty.shops import admin as shops_admin
@@ -11,6 +12,7 @@ from loyalty.tiers import admin as tiers_admin
 __all__ = [
     "earning_admin",
     "holds_admin",
+    "jobs_admin",
     "ledger_admin",
     "program_admin",
     "shops_admin",

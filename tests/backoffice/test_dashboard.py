@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from backoffice.dashboard import dashboard_figures
 from backoffice.selectors import day_of, purchases_between
+from loyalty.jobs.registry import JOBS, job_run
 from loyalty.program.loading import program_load
 from loyalty.shops.models import ShopStaff
 from rewards.models import Redemption
@@ -60,7 +61,7 @@ def test_the_index_shows_todays_figures_above_the_models(a_day_of_business):
 
     assert figures_on(page) == {
         "purchases": "1", "issued": "25", "redeemed": "300", "liability": "7.25 EUR", "adjustments": "0",
-        "schedules": "0",
+        "schedules": "0", "jobs": "0",
     }  # fmt: skip
     assert "25.00 EUR" in page and "725 points outstanding" in page
     assert page.index("data-dashboard") < page.rindex("Models in the Rewards application")  # still listed, below
@@ -78,8 +79,24 @@ def test_the_figures_cost_a_fixed_number_of_queries(a_day_of_business, api, memb
     with CaptureQueriesContext(connection) as many:
         figures = dashboard_figures(boss, now=timezone.now())
 
-    assert len(many) == len(few) <= 7, [q["sql"] for q in many.captured_queries]
+    assert len(many) == len(few) <= 8, [q["sql"] for q in many.captured_queries]
     assert {f.key: f.value for f in figures}["purchases"] == "6"
+
+
+def test_a_job_whose_last_run_failed_is_counted_until_it_succeeds(monkeypatch, program):
+    boss = User.objects.create(username="boss", is_staff=True, is_superuser=True)
+
+    def fail(*, now):
+        raise RuntimeError("statement timeout")
+
+    monkeypatch.setitem(JOBS, "expire_points", fail)
+    with pytest.raises(RuntimeError):
+        job_run("expire_points", now=timezone.now())
+
+    assert {f.key: f.value for f in dashboard_figures(boss, now=timezone.now())}["jobs"] == "1"
+    monkeypatch.undo()
+    job_run("expire_points", now=timezone.now())
+    assert {f.key: f.value for f in dashboard_figures(boss, now=timezone.now())}["jobs"] == "0"
 
 
 def test_staff_see_only_the_figures_of_the_rows_they_may_see(a_day_of_business):
