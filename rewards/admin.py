@@ -12,6 +12,7 @@ from unfold.widgets import UnfoldAdminIntegerFieldWidget, UnfoldBooleanSwitchWid
 
 from loyalty.errors import DomainError
 from loyalty.ledger.admin import ReadOnlyAdmin
+from loyalty.shops.admin import ShopScopedAdmin
 from rewards.eligibility import reward_available, reward_eligible_members
 from rewards.errors import StockChanged
 from rewards.models import Redemption, Reward, Voucher
@@ -147,7 +148,7 @@ class CancelConfirmForm(forms.Form):
 
 
 @admin.register(Redemption)
-class RedemptionAdmin(ReadOnlyAdmin):
+class RedemptionAdmin(ShopScopedAdmin, ReadOnlyAdmin):
     list_display = ["public_id", "reward", "member", "shop", "points", "status", "created_at"]
     list_filter = ["status", "reward"]
     list_select_related = ["reward", "member", "shop"]
@@ -203,7 +204,8 @@ class RedemptionAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Voucher)
-class VoucherAdmin(ReadOnlyAdmin):
+class VoucherAdmin(ShopScopedAdmin, ReadOnlyAdmin):
+    shop_field = ("redemption__shop", "used_by")  # redeemed at the shop, or taken there
     list_display = ["code", "reward", "member", "value", "status", "expires_at", "used_at", "used_by"]
     list_filter = ["status", "reward"]
     list_select_related = ["reward", "member", "used_by"]

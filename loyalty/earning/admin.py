@@ -6,6 +6,7 @@ from unfold.admin import ModelAdmin
 from loyalty.earning.models import Campaign, Transaction
 from loyalty.ledger.admin import ReadOnlyAdmin
 from loyalty.program.selectors import settings_cache_clear
+from loyalty.shops.admin import ShopScopedAdmin
 
 
 @admin.register(Campaign)
@@ -20,7 +21,7 @@ class CampaignAdmin(ModelAdmin):
 
 
 @admin.register(Transaction)
-class TransactionAdmin(ReadOnlyAdmin):
+class TransactionAdmin(ShopScopedAdmin, ReadOnlyAdmin):
     list_display = ["public_id", "shop", "external_id", "member", "total", "currency", "points", "refunded_amount",
                     "occurred_at"]  # fmt: skip
     list_filter = ["shop", "points_status"]

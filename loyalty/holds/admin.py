@@ -4,10 +4,11 @@ from django.contrib import admin
 
 from loyalty.holds.models import Hold
 from loyalty.ledger.admin import ReadOnlyAdmin
+from loyalty.shops.admin import ShopScopedAdmin
 
 
 @admin.register(Hold)
-class HoldAdmin(ReadOnlyAdmin):
+class HoldAdmin(ShopScopedAdmin, ReadOnlyAdmin):
     list_display = ["public_id", "shop", "external_id", "member", "points", "captured_points", "status", "expires_at"]
     list_filter = ["status", "shop"]
     list_select_related = ["shop", "member"]

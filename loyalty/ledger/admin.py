@@ -7,6 +7,7 @@ from django.utils.timezone import localtime
 from unfold.admin import ModelAdmin
 
 from loyalty.ledger.models import Account, LedgerEntry
+from loyalty.shops.admin import ShopScopedAdmin
 
 
 class ReadOnlyAdmin(ModelAdmin):
@@ -23,7 +24,8 @@ class ReadOnlyAdmin(ModelAdmin):
 
 
 @admin.register(Account)
-class AccountAdmin(ReadOnlyAdmin):
+class AccountAdmin(ShopScopedAdmin, ReadOnlyAdmin):
+    member_field = "member"  # accounts have no shop: a shop's staff sees its customers'
     list_display = ["member", "available", "pending", "held", "tier", "tier_valid_until", "entries"]
     list_filter = ["tier"]
     list_select_related = ["member", "tier"]
@@ -37,7 +39,7 @@ class AccountAdmin(ReadOnlyAdmin):
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(ReadOnlyAdmin):
+class LedgerEntryAdmin(ShopScopedAdmin, ReadOnlyAdmin):
     """The ledger as staff read it: who, what, how much, why, where; one query for the page's rows."""
 
     list_display = ["when", "member", "kind", "points", "pending", "held", "balance", "description",

@@ -19,7 +19,8 @@ class ProgramAdmin(ModelAdmin):
     ]
 
     def has_add_permission(self, request) -> bool:
-        return not Program.objects.exists()
+        # One program only; and only for staff who may add it (without the permission check, any staff could).
+        return super().has_add_permission(request) and not Program.objects.exists()
 
     def save_model(self, request, obj, form, change) -> None:
         super().save_model(request, obj, form, change)

@@ -15,6 +15,7 @@ from unfold.widgets import UnfoldAdminIntegerFieldWidget, UnfoldAdminTextInputWi
 
 from loyalty.ledger.admin import ReadOnlyAdmin
 from loyalty.program.selectors import settings_cache_clear
+from loyalty.shops.admin import ShopScopedAdmin
 from loyalty.subscriptions.models import Plan, Subscription, SubscriptionEvent, SubscriptionPayment
 from loyalty.subscriptions.services import EXTEND_DAYS_MAX, subscription_cancel, subscription_extend
 from members.errors import DomainError
@@ -57,7 +58,7 @@ class SubscriptionEventInline(TabularInline):
 
 
 @admin.register(Subscription)
-class SubscriptionAdmin(ReadOnlyAdmin):
+class SubscriptionAdmin(ShopScopedAdmin, ReadOnlyAdmin):
     list_display = ["public_id", "member", "plan", "status", "current_period_end", "cancel_at_period_end", "shop"]
     list_filter = ["status", "plan", "cancel_at_period_end"]
     list_select_related = ["member", "plan", "shop"]
@@ -147,7 +148,7 @@ class ExtendForm(forms.Form):
 
 
 @admin.register(SubscriptionPayment)
-class SubscriptionPaymentAdmin(ReadOnlyAdmin):
+class SubscriptionPaymentAdmin(ShopScopedAdmin, ReadOnlyAdmin):
     list_display = [
         "public_id",
         "subscription",
