@@ -19,7 +19,7 @@ from backoffice.member_360 import member_360_of
 from loyalty.adjustments.models import Adjustment
 from loyalty.adjustments.services import NOTE_MAX_LENGTH, points_adjust
 from loyalty.ledger.entries import MAX_POINTS
-from members.cards import card_number_normalise, is_ascii_digits
+from members.cards import is_ascii_digits
 from members.errors import DomainError
 from members.models import Member
 from members.services import email_normalise, locale_normalise, member_enroll, member_set_status, phone_normalise
@@ -81,22 +81,25 @@ class AdjustForm(forms.Form):
 
 
 def member_search(queryset: QuerySet[Member], term: str) -> QuerySet[Member]:
-    """Members matching what staff typed: a public id exactly; digits as the start of a card number or
-    anywhere in a phone number; an address (with @) anywhere in the email; words anywhere in the first
-    name, last name or email (every word must match).
+    """Members matching what staff typed: a public id exactly; digits as the start of a card number, or
+    (when no card starts with them) anywhere in a phone number; `+` and digits as the start of a phone; an
+    address (with @) anywhere in the email; words anywhere in the first name, last name or email (every word
+    must match).
 
-    Card prefixes are also bounded as a range, so the card number's unique index serves the search
-    whatever the database's collation; emails are stored lower-case, so no UPPER() is needed."""
+    A card prefix is also bounded as a range, so the card number's unique index serves it whatever the
+    database's collation, and the scan of phones runs only when no card matched; emails are stored
+    lower-case, so no UPPER() is needed on them."""
     term = term.strip()
     if not term:
         return queryset
     if PUBLIC_ID.fullmatch(term):
         return queryset.filter(public_id=term)
-    digits = card_number_normalise(term).replace("(", "").replace(")", "").replace(".", "")
+    digits = re.sub(r"[ ().-]", "", term)
     if is_ascii_digits(digits.removeprefix("+")):
         if digits.startswith("+"):
             return queryset.filter(phone__startswith=digits)
-        return queryset.filter(_card_prefix(digits) | Q(phone__contains=digits))
+        cards = queryset.filter(_card_prefix(digits))
+        return cards if cards.exists() else queryset.filter(phone__contains=digits)
     if "@" in term:
         return queryset.filter(email__contains=term.lower())
     for word in term.split():
@@ -133,7 +136,6 @@ class MemberAdmin(ModelAdmin):
     # The search is member_search's; a field here makes the admin show the search box.
     search_fields = ["email"]
     search_help_text = "Email or name (part), phone (digits), card number (first digits) or member id (mem_…)."
-    date_hierarchy = "enrolled_at"
     show_full_result_count = False  # COUNT(*) over millions of members on every page is not free
     actions = None  # no bulk delete, nor any other bulk change
 
