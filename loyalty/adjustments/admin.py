@@ -36,15 +36,13 @@ class AdjustmentAdmin(ModelAdmin):
     fields = ["public_id", "member_card", "signed_points", "reason", "note", "status", "requested_by", "created_at",
               "decided_by", "decided_at", "ledger_entry", "shop", "external_id"]  # fmt: skip
     readonly_fields = fields
+    # Those waiting for a decision first, then the newest.
+    ordering = [Case(When(status=Adjustment.Status.PENDING_APPROVAL, then=Value(0)), default=Value(1),
+                     output_field=IntegerField()).asc(), "-id"]  # fmt: skip
     change_form_template = "loyalty/admin/adjustment_change_form.html"
 
     class Media:
         css = {"all": ["loyalty/admin-lists.css"]}
-
-    def get_queryset(self, request):
-        pending_first = Case(When(status=Adjustment.Status.PENDING_APPROVAL, then=Value(0)), default=Value(1),
-                             output_field=IntegerField())  # fmt: skip
-        return super().get_queryset(request).annotate(pending_first=pending_first).order_by("pending_first", "-id")
 
     def has_add_permission(self, request) -> bool:
         return False  # adjustments are asked for on the member's page (or through the API)
@@ -135,7 +133,8 @@ class AdjustmentAdmin(ModelAdmin):
                 messages.error(request, f"Not done: {exc.message}")
                 return HttpResponseRedirect(change_url)
             adjustment.refresh_from_db()
-            self.log_change(request, adjustment, f"{verb}d adjustment {adjustment.public_id} ({adjustment.points:+d})")
+            done = {"Approve": "Approved", "Reject": "Rejected"}[verb]
+            self.log_change(request, adjustment, f"{done} adjustment {adjustment.public_id} ({adjustment.points:+d})")
             messages.success(request, f"Adjustment {adjustment.points:+,d} points for {adjustment.member.card_number}: "
                                       f"{adjustment.status}.")  # fmt: skip
             return HttpResponseRedirect(reverse("admin:loyalty_adjustment_changelist"))
