@@ -66,9 +66,9 @@ def member_360_of(*, member: Member, now: dt.datetime) -> Member360:
     entries = []
     if account is not None:
         entries = list(
-            LedgerEntry.objects.filter(account=account).select_related("shop", "transaction").order_by("-id")[
-                :LAST_ENTRIES
-            ]
+            LedgerEntry.objects.filter(account=account)
+            .select_related("shop", "transaction")
+            .order_by("-id")[:LAST_ENTRIES]
         )
     subscription = (
         Subscription.objects.filter(member=member).select_related("plan").order_by("-current_period_end", "-id").first()

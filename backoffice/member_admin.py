@@ -254,10 +254,8 @@ class MemberAdmin(ModelAdmin):
             messages.error(request, f"Points not adjusted: {exc.message}")
             return HttpResponseRedirect(self._change_url(member) + "#adjust")
         adjustment = result.adjustment
-        self.log_change(
-            request, member,
-            f"Adjustment {adjustment.public_id}: {adjustment.points:+d} points ({adjustment.reason}), {adjustment.status}",
-        )  # fmt: skip
+        what = f"{adjustment.points:+d} points ({adjustment.reason}), {adjustment.status}"
+        self.log_change(request, member, f"Adjustment {adjustment.public_id}: {what}")
         if adjustment.status == Adjustment.Status.POSTED:
             messages.success(
                 request,

@@ -26,8 +26,7 @@ def staff_actor(request: HttpRequest) -> str:
 
 @admin.register(Adjustment)
 class AdjustmentAdmin(ModelAdmin):
-    list_display = ["created", "member_card", "signed_points", "reason", "status", "requested_by", "decided_by",
-                    "decided", "decide"]  # fmt: skip
+    list_display = ["created", "member_card", "signed_points", "reason", "status", "requested_by", "decided", "decide"]
     list_filter = ["status", "reason"]
     list_select_related = ["member"]
     search_fields = ["=public_id", "=member__card_number", "requested_by"]
@@ -42,7 +41,7 @@ class AdjustmentAdmin(ModelAdmin):
     change_form_template = "loyalty/admin/adjustment_change_form.html"
 
     class Media:
-        css = {"all": ["loyalty/admin-lists.css"]}
+        css = {"all": ["loyalty/admin-lists.css", "loyalty/admin-adjustments.css"]}
 
     def has_add_permission(self, request) -> bool:
         return False  # adjustments are asked for on the member's page (or through the API)
@@ -57,9 +56,14 @@ class AdjustmentAdmin(ModelAdmin):
     def created(self, adjustment: Adjustment) -> str:
         return localtime(adjustment.created_at).strftime("%Y-%m-%d %H:%M")
 
-    @admin.display(description="decided", ordering="decided_at")
+    @admin.display(description="approved / rejected", ordering="decided_at")
     def decided(self, adjustment: Adjustment) -> str:
-        return localtime(adjustment.decided_at).strftime("%Y-%m-%d %H:%M") if adjustment.decided_at else "–"
+        """Who decided and when; an adjustment posted at once (under the limit) needed no one."""
+        if adjustment.decided_at is None:
+            return "–"
+        when = localtime(adjustment.decided_at).strftime("%Y-%m-%d %H:%M")
+        who = adjustment.decided_by or "no approval needed"
+        return format_html('{}<br><span class="adjustment-when">{}</span>', who, when)
 
     @admin.display(description="member", ordering="member__card_number")
     def member_card(self, adjustment: Adjustment) -> str:
@@ -82,7 +86,7 @@ class AdjustmentAdmin(ModelAdmin):
         if adjustment.status != Adjustment.Status.PENDING_APPROVAL:
             return ""
         return format_html(
-            '<a class="adjustment-approve" href="{}">Approve</a> · <a class="adjustment-reject" href="{}">Reject</a>',
+            '<a class="adjustment-approve" href="{}">Approve</a><a class="adjustment-reject" href="{}">Reject</a>',
             reverse("admin:loyalty_adjustment_approve", args=[adjustment.pk]),
             reverse("admin:loyalty_adjustment_reject", args=[adjustment.pk]),
         )

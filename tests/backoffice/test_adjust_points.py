@@ -149,7 +149,10 @@ def test_people_without_the_permissions_get_403_and_no_form(staff_with, approver
 
     page = viewer.get(f"/admin/members/member/{member.pk}/change/", secure=True)
     assert page.status_code == 200 and 'id="adjust-form"' not in page.content.decode()
-    assert viewer.post(adjust_url(member), {"points": 5, "reason": "goodwill", "note": "x"}, secure=True).status_code == 403
+    assert (
+        viewer.post(adjust_url(member), {"points": 5, "reason": "goodwill", "note": "x"}, secure=True).status_code
+        == 403
+    )
     assert not Adjustment.objects.exists()
 
     adjust(staff_with("agnes", "members.view_member", "loyalty.add_adjustment"), member, 5000)

@@ -4,9 +4,9 @@ whatever the member's history."""
 import re
 
 import pytest
-from django.utils.timezone import localtime
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils.timezone import localtime
 
 from loyalty.program.loading import program_load
 from tests.support.api import purchase
@@ -30,10 +30,10 @@ def test_the_page_shows_balance_value_tier_progress_expiry_and_the_last_entries(
 
     page = page_of(staff, member)
 
-    balance = page[page.index('id="m360-balance"'):]
-    assert "Available</dt><dd class=\"m360-big\">120</dd>" in balance
+    balance = page[page.index('id="m360-balance"') :]
+    assert 'Available</dt><dd class="m360-big">120</dd>' in balance
     assert "Worth</dt><dd>1.20 EUR</dd>" in balance  # 120 points at 0.01
-    tier = page[page.index('id="m360-tier"'):]
+    tier = page[page.index('id="m360-tier"') :]
     assert "Bronze" in tier and "120 of 500 qualifying points: 380 to go." in tier
     assert "Next expiry: <strong>120</strong> points on 2" in page  # rolling 24 months
     txn = member.transactions.get()
@@ -48,7 +48,7 @@ def test_the_page_shows_balance_value_tier_progress_expiry_and_the_last_entries(
 def test_a_member_without_an_account_yet_shows_zero_and_the_base_tier(staff, member, tiers):
     page = page_of(staff, member)
 
-    assert "Available</dt><dd class=\"m360-big\">0</dd>" in page and "Worth</dt><dd>0.00 EUR</dd>" in page
+    assert 'Available</dt><dd class="m360-big">0</dd>' in page and "Worth</dt><dd>0.00 EUR</dd>" in page
     assert "Bronze" in page and "No ledger entries yet." in page and "No subscription." in page
 
 
@@ -59,7 +59,7 @@ def test_the_subscription_shows_its_plan_status_and_period_end(staff, member, sh
 
     page = page_of(staff, member)
 
-    panel = page[page.index('id="m360-subscription"'):]
+    panel = page[page.index('id="m360-subscription"') :]
     assert plus.name in panel and subscription.status in panel.lower()
     assert f"period ends {localtime(subscription.current_period_end):%-d %b %Y}" in panel
 

@@ -48,7 +48,8 @@ def test_someone_who_may_only_view_members_cannot_suspend(staff_with, db):
     viewer = staff_with("vera", "members.view_member")
 
     assert viewer.post(status_url(member, "suspend"), {"post": "yes"}, secure=True).status_code == 403
-    assert status_url(member, "suspend") not in viewer.get(
-        f"/admin/members/member/{member.pk}/change/", secure=True
-    ).content.decode()
+    assert (
+        status_url(member, "suspend")
+        not in viewer.get(f"/admin/members/member/{member.pk}/change/", secure=True).content.decode()
+    )
     assert Member.objects.get(pk=member.pk).status == "active"
