@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.timezone import localtime
 from unfold.admin import ModelAdmin
 
 from backoffice.member_360 import member_360_of
@@ -22,7 +23,15 @@ from loyalty.ledger.entries import MAX_POINTS
 from members.cards import is_ascii_digits
 from members.errors import DomainError
 from members.models import Member
-from members.services import email_normalise, locale_normalise, member_enroll, member_set_status, phone_normalise
+from members.services import (
+    email_normalise,
+    locale_normalise,
+    member_consent_set,
+    member_enroll,
+    member_set_status,
+    phone_normalise,
+)
+from privacy.services import member_erase
 
 ADJUST_PERMISSION = "loyalty.add_adjustment"
 PUBLIC_ID = re.compile(r"mem_[0-9a-z]+")
@@ -149,6 +158,7 @@ class MemberAdmin(ModelAdmin):
             ("Status and consent", {"fields": ["status", *consent]}),
             ("Card", {"fields": ["card_number", "public_id", "referral_code", "referred_by", "enrolled_at",
                                  "updated_at"]}),
+            *([("Erasure", {"fields": ["erased_at", "erased_by"]})] if obj.erased_at else []),
         ]  # fmt: skip
 
     @staticmethod
@@ -163,7 +173,7 @@ class MemberAdmin(ModelAdmin):
         if obj is None:
             return []
         return ["status", "card_number", "public_id", "referral_code", "referred_by", "enrolled_at", "updated_at",
-                *self._consent_fields()]  # fmt: skip
+                "erased_at", "erased_by", *self._consent_fields()]  # fmt: skip
 
     def get_search_results(self, request, queryset, search_term):
         return member_search(queryset, search_term), False
@@ -173,7 +183,10 @@ class MemberAdmin(ModelAdmin):
 
     def save_model(self, request, obj: Member, form, change: bool) -> None:
         if change:
+            # Consent changes only through its service, which dates them: the form's save keeps the stored value.
+            consent, obj.marketing_consent = obj.marketing_consent, form.initial.get("marketing_consent", False)
             super().save_model(request, obj, form, change)
+            member_consent_set(member=obj, consent=consent, now=timezone.now())
             return
         enrolled = member_enroll(**{name: form.cleaned_data[name] for name in MemberForm.Meta.fields})
         obj.pk, obj.public_id, obj.card_number = enrolled.pk, enrolled.public_id, enrolled.card_number
@@ -213,6 +226,9 @@ class MemberAdmin(ModelAdmin):
             "can_reactivate": can_change and member.status == Member.Status.SUSPENDED,
             "suspend_url": reverse("admin:members_member_status", args=[member.pk, "suspend"]),
             "reactivate_url": reverse("admin:members_member_status", args=[member.pk, "reactivate"]),
+            "erase_url": reverse("admin:members_member_erase", args=[member.pk])
+            if can_change and member.erased_at is None
+            else None,
         }
 
     def get_urls(self):
@@ -220,6 +236,7 @@ class MemberAdmin(ModelAdmin):
         return [
             path("<int:member_id>/adjust/", wrap(self.adjust_view), name="members_member_adjust"),
             path("<int:member_id>/status/<str:action>/", wrap(self.status_view), name="members_member_status"),
+            path("<int:member_id>/erase/", wrap(self.erase_view), name="members_member_erase"),
             *super().get_urls(),
         ]
 
@@ -297,6 +314,37 @@ class MemberAdmin(ModelAdmin):
         return confirmation(
             request, self, member, title=f"{verb} {member.card_number}?", consequence=consequence, verb=verb,
             cancel_url=self._change_url(member),
+        )  # fmt: skip
+
+    ERASE_DETAILS = [
+        "The member is closed: they can no longer earn, spend or log in.",
+        "Name, phone and birth date are emptied; the email becomes an unroutable placeholder.",
+        "The card number is replaced; only its SHA-256 is kept, so an erased card can still be recognised.",
+        "Marketing consent is withdrawn.",
+        "Open holds are released, issued vouchers cancelled (their points return to the account), a live "
+        "subscription is canceled now.",
+        "Stored API answers and staff notes lose what named the person.",
+        "The ledger's amounts stay, linked to an id that leads to nobody. This cannot be undone.",
+    ]
+
+    def erase_view(self, request: HttpRequest, member_id: int) -> HttpResponse:
+        """GDPR erasure: a confirmation page stating what happens (GET), then privacy's member_erase (POST)."""
+        member = self._member_or_404(request, member_id)
+        if not self.has_change_permission(request, member):
+            raise PermissionDenied
+        if member.erased_at is not None:
+            messages.info(request, f"This member was erased on {localtime(member.erased_at):%Y-%m-%d %H:%M}.")
+            return HttpResponseRedirect(self._change_url(member))
+        if request.method == "POST":
+            card_number = member.card_number
+            erased = member_erase(member=member, actor=f"staff:{request.user.get_username()}", now=timezone.now())
+            self.log_change(request, erased, "Erased (GDPR): personal data removed")
+            messages.success(request, f"Member {card_number} erased: their personal data is gone, their ledger kept.")
+            return HttpResponseRedirect(self._change_url(erased))
+        return confirmation(
+            request, self, member, title=f"Erase {member.card_number} ({member.email})?", verb="Erase",
+            consequence="Erasure (GDPR Art. 17) removes this person's data from the program, at once:",
+            details=self.ERASE_DETAILS, cancel_url=self._change_url(member), danger=True,
         )  # fmt: skip
 
 

@@ -30,6 +30,17 @@ class Member(models.Model):
     referral_code = models.CharField(max_length=12, unique=True, editable=False)
     referred_by = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="referrals")
     marketing_consent = models.BooleanField(default=False)
+    # When consent was last given and last withdrawn (members.services.member_consent_set keeps them): with
+    # the flag they answer "since when, and was it ever withdrawn". Empty: never given / never withdrawn.
+    marketing_consent_given_at = models.DateTimeField(null=True, blank=True)
+    marketing_consent_withdrawn_at = models.DateTimeField(null=True, blank=True)
+    # Erasure (GDPR Art. 17, privacy.services.member_erase): the card number is replaced, only its SHA-256
+    # is kept, so staff can still answer "was this card erased?" without holding the number.
+    card_number_sha256 = models.CharField(max_length=64, blank=True, default="", editable=False)
+    erased_at = models.DateTimeField(null=True, blank=True, editable=False)
+    erased_by = models.CharField(
+        max_length=160, blank=True, default="", editable=False, help_text="`staff:<username>`, `shop:<code>`"
+    )
     enrolled_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -42,10 +53,17 @@ class Member(models.Model):
                 condition=models.Q(status__in=["active", "suspended", "closed"]), name="member_status_valid"
             ),
             models.CheckConstraint(condition=~models.Q(card_number=""), name="member_card_number_present"),
+            models.CheckConstraint(
+                condition=models.Q(erased_at=None) | models.Q(status="closed"), name="member_erased_is_closed"
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.card_number} {self.email}"
+
+    @property
+    def is_erased(self) -> bool:
+        return self.erased_at is not None
 
     @property
     def is_active(self) -> bool:

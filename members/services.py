@@ -127,7 +127,6 @@ def member_enroll(
         "phone": phone_normalise(phone),
         "birth_date": _birth_date(birth_date, timezone.localdate(now)),
         "locale": locale_normalise(locale),
-        "marketing_consent": bool(marketing_consent),
         "enrolled_at": now,
     }
     supplied_card = card_number_validate(card_number) if card_number else None
@@ -144,6 +143,7 @@ def member_enroll(
             referral_code=referral_code_generate(),
             **fields,
         )
+        consent_apply(member, consent=bool(marketing_consent), now=now)
         try:
             with transaction.atomic():
                 member.save(force_insert=True)
@@ -164,11 +164,41 @@ def _raise_if_taken(member: Member, exc: IntegrityError, *, card_supplied: bool)
         raise CardNumberExists(param="card_number") from exc
 
 
+def consent_apply(member: Member, *, consent: bool, now: dt.datetime) -> list[str]:
+    """Set the marketing consent in memory, dating a change (given or withdrawn); the fields that changed.
+
+    The one place a consent date is decided: `member_enroll` applies it to a new member, `member_consent_set`
+    to a stored one."""
+    if member.marketing_consent == consent:
+        return []
+    member.marketing_consent = consent
+    if consent:
+        member.marketing_consent_given_at = now
+        return ["marketing_consent", "marketing_consent_given_at"]
+    member.marketing_consent_withdrawn_at = now
+    return ["marketing_consent", "marketing_consent_withdrawn_at"]
+
+
+@transaction.atomic
+def member_consent_set(*, member: Member, consent: bool, now: dt.datetime) -> Member:
+    """Give or withdraw the member's marketing consent, recording when. Setting what is already set changes
+    nothing (its date stays the day it was given or withdrawn)."""
+    locked = Member.objects.select_for_update().get(pk=member.pk)
+    changed = consent_apply(locked, consent=bool(consent), now=now)
+    if changed:
+        locked.save(update_fields=[*changed, "updated_at"])
+    for name in ("marketing_consent", "marketing_consent_given_at", "marketing_consent_withdrawn_at"):
+        setattr(member, name, getattr(locked, name))
+    return member
+
+
 @transaction.atomic
 def member_set_status(*, member: Member, status: str) -> Member:
     """Suspend, close or reactivate a member. Raises InvalidStatus."""
     if status not in Member.Status.values:
         raise InvalidStatus(f"Status must be one of {', '.join(Member.Status.values)}.", param="status")
+    if status != Member.Status.CLOSED and Member.objects.filter(pk=member.pk, erased_at__isnull=False).exists():
+        raise InvalidStatus("An erased member stays closed.", param="status")
     Member.objects.filter(pk=member.pk).update(status=status, updated_at=timezone.now())
     member.status = status
     return member

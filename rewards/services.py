@@ -10,7 +10,7 @@ from django.db.models import F
 from loyalty.errors import InvalidState
 from loyalty.idempotency.errors import IdempotencyConflict
 from loyalty.ledger.entries import Cause
-from loyalty.ledger.locking import account_lock, member_id_of
+from loyalty.ledger.locking import account_lock, member_id_of, member_locked
 from loyalty.ledger.models import Account, LedgerEntry
 from loyalty.ledger.services import account_debit, debit_cancel
 from loyalty.shops.models import Shop
@@ -46,6 +46,7 @@ def reward_redeem(*, member: Member, reward: Reward, shop: Shop | None, now: dt.
     voucher (none for a donation). Raises RewardUnavailable, MemberInactive, TierRequired,
     SubscriptionRequired, MemberLimitReached, OutOfStock, InsufficientPoints; writes nothing then."""
     account = account_lock(member_id=member_id_of(member))  # serializes one member's redemptions
+    member = member_locked(member_id=member.pk)  # its status as committed now, not as the caller loaded it
     reward = Reward.objects.get(pk=reward.pk)
     redeemed = redeemed_counts(member_id=member.pk, reward_ids=[reward.pk]).get(reward.pk, 0)
     subscribed = reward.subscribers_only and plan_benefits_hold(account, now=now)

@@ -12,7 +12,7 @@ from loyalty.idempotency.services import create_or_replay, replay
 from loyalty.ledger.entries import Cause
 from loyalty.ledger.errors import InvalidPoints
 from loyalty.ledger.holding import account_capture, account_hold, account_release
-from loyalty.ledger.locking import account_lock
+from loyalty.ledger.locking import account_lock, member_locked
 from loyalty.ledger.models import Account
 from loyalty.ledger.selectors import account_of
 from loyalty.program.selectors import program_get
@@ -30,8 +30,10 @@ class HoldResult:
     created: bool = False
 
 
-def _cause(hold: Hold, shop: Shop, description: str) -> Cause:
-    return Cause(shop=shop, reference=f"hold:{hold.public_id}", actor=f"shop:{shop.code}", description=description)
+def _cause(hold: Hold, shop: Shop, description: str, actor: str = "") -> Cause:
+    return Cause(
+        shop=shop, reference=f"hold:{hold.public_id}", actor=actor or f"shop:{shop.code}", description=description
+    )
 
 
 def hold_create(
@@ -58,7 +60,7 @@ def _hold_create(
     existing = Hold.objects.filter(shop=shop, external_id=external_id).first()
     if existing is not None:
         return HoldResult(replay(existing, fingerprint, what="hold"), account)
-    if member.status != Member.Status.ACTIVE:
+    if member_locked(member_id=member.pk).status != Member.Status.ACTIVE:
         raise MemberInactive(param="member")
     hold = Hold(
         public_id=public_id_new("hld"), shop=shop, member=member, external_id=external_id,
@@ -99,14 +101,32 @@ def hold_capture(*, hold: Hold, points: int | None, now: dt.datetime) -> HoldRes
 
 
 @transaction.atomic
-def hold_void(*, hold: Hold, now: dt.datetime) -> HoldResult:
-    """Give all of an active hold back to available. Raises HoldNotActive."""
+def hold_void(*, hold: Hold, now: dt.datetime, actor: str = "") -> HoldResult:
+    """Give all of an active hold back to available. Raises HoldNotActive. The release entry's actor is the
+    hold's shop unless `actor` (e.g. `staff:<username>`) names who else voided it."""
     hold, account = _locked_active(hold, now)
     account_release(
         account, hold_entry=hold.entry, points=hold.points, now=now,
-        cause=_cause(hold, hold.shop, f"void of {hold.external_id}"),
+        cause=_cause(hold, hold.shop, f"void of {hold.external_id}", actor),
     )  # fmt: skip
     return _resolve(hold, account, Hold.Status.VOIDED, now)
+
+
+@transaction.atomic
+def hold_release_open(*, hold: Hold, now: dt.datetime, actor: str) -> HoldResult | None:
+    """Give back a hold that is still `held`, whether or not its time ran out: voided while it could still be
+    captured, expired (as `release_expired_holds` would) after. None when it was already resolved."""
+    account = account_lock(member_id=hold.member_id)
+    hold = Hold.objects.select_related("entry", "shop").get(pk=hold.pk)
+    if hold.status != Hold.Status.HELD:
+        return None
+    if hold.expires_at > now:
+        return hold_void(hold=hold, now=now, actor=actor)
+    account_release(
+        account, hold_entry=hold.entry, points=hold.points, now=now,
+        cause=_cause(hold, hold.shop, f"hold {hold.external_id} expired", actor),
+    )  # fmt: skip
+    return _resolve(hold, account, Hold.Status.EXPIRED, now)
 
 
 def _resolve(hold: Hold, account: Account, status: str, now: dt.datetime, captured_points: int = 0) -> HoldResult:

@@ -29,8 +29,10 @@ def account_lock_for(*, public_id: str | None = None, card_number: str | None = 
 
     Raises MemberNotFound (param `member` or `card_number`)."""
     where, param = ({"public_id": public_id}, "member") if public_id else ({"card_number": card_number}, "card_number")
+    # The member row is locked too: a status change committed while this waited for the account (an erasure
+    # holds it) is then what this reads, not the row as it was when the statement began.
     matching = (
-        Account.objects.select_for_update(of=("self",))
+        Account.objects.select_for_update(of=("self", "member"))
         .select_related("member")
         .filter(**{f"member__{field}": value for field, value in where.items()})
     )
@@ -40,8 +42,15 @@ def account_lock_for(*, public_id: str | None = None, card_number: str | None = 
         if member is None:
             raise MemberNotFound(param=param)
         account = account_lock(member_id=member.pk)
-        account.member = member
+        account.member = member_locked(member_id=member.pk)
     return account
+
+
+def member_locked(*, member_id: int) -> Member:
+    """The member's row as committed now, locked for this transaction. Read it after `account_lock` (the lock
+    order) to decide on the member's status: a Member loaded before the account lock may be out of date (an
+    erasure or a suspension committed while this waited)."""
+    return Member.objects.select_for_update().get(pk=member_id)
 
 
 def accounts_lock(*, member_ids: list[int]) -> dict[int, Account]:

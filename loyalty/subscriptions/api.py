@@ -186,7 +186,8 @@ class SubscriptionCancelApi(ShopApi):
         data = self.validated(CancelIn, request, data=request.data or {})
         member = subscription.member
         subscription = subscription_cancel(
-            subscription=subscription, at_period_end=data["at_period_end"], now=timezone.now()
-        )
+            subscription=subscription, at_period_end=data["at_period_end"], now=timezone.now(),
+            actor=f"shop:{request.shop.code}",
+        )  # fmt: skip
         subscription.member = member
         return Response(subscription_out(subscription))

@@ -15,3 +15,8 @@ class PlanNotFound(NotFound):
 class SubscriptionNotFound(NotFound):
     code = "subscription_not_found"
     default_message = "No such subscription."
+
+
+class InvalidExtension(InvalidRequest):
+    code = "invalid_extension"
+    default_message = "An extension is 1 to 366 whole days."

@@ -15,12 +15,12 @@ from loyalty.calendar import months_add
 from loyalty.errors import InvalidState, MemberInactive, UnsupportedCurrency
 from loyalty.idempotency.services import create_or_replay, replay
 from loyalty.ledger.entries import Cause, account_save
-from loyalty.ledger.locking import account_lock, member_id_of
+from loyalty.ledger.locking import account_lock, member_id_of, member_locked
 from loyalty.ledger.models import Account, LedgerEntry
 from loyalty.ledger.services import account_credit
 from loyalty.program.selectors import program_get
 from loyalty.shops.models import Shop
-from loyalty.subscriptions.errors import AmountMismatch
+from loyalty.subscriptions.errors import AmountMismatch, InvalidExtension
 from loyalty.subscriptions.models import LIVE_STATUSES, Plan, Subscription, SubscriptionEvent, SubscriptionPayment
 from members.models import Member
 from members.public_ids import public_id_new
@@ -46,17 +46,25 @@ TRANSITIONS: dict[tuple[str, str], frozenset[str]] = {
 }
 
 
+# Causes of events that move no status but record what staff or a shop did: a cancellation scheduled for the
+# period's end, a goodwill extension.
+RECORD_CAUSES = frozenset({"cancel_scheduled", "extended"})
+
+
 def transition_allowed(from_status: str, to_status: str, cause: str) -> bool:
     return cause in TRANSITIONS.get((from_status, to_status), frozenset())
 
 
-def _move(subscription: Subscription, to_status: str, *, cause: str, now: dt.datetime) -> SubscriptionEvent:
+def _move(
+    subscription: Subscription, to_status: str, *, cause: str, now: dt.datetime, actor: str = "", note: str = ""
+) -> SubscriptionEvent:
     """Check the move against TRANSITIONS, apply it in memory and record it. The caller saves."""
     if not transition_allowed(subscription.status, to_status, cause):
         raise InvalidState(f"A {subscription.status} subscription cannot become {to_status}.", param="status")
     event = SubscriptionEvent(
-        subscription=subscription, from_status=subscription.status, to_status=to_status, cause=cause, created_at=now
-    )
+        subscription=subscription, from_status=subscription.status, to_status=to_status, cause=cause, created_at=now,
+        actor=actor, note=note,
+    )  # fmt: skip
     subscription.status = to_status
     if to_status in (S.CANCELED, S.EXPIRED):
         subscription.ended_at = now
@@ -104,6 +112,7 @@ def subscription_create(*, shop: Shop, member: Member, plan: Plan, now: dt.datet
     """Subscribe: `trialing` for the plan's trial days, else `incomplete` until the first payment.
     Raises InvalidState when the member already has a live subscription, MemberInactive."""
     account = account_lock(member_id=member_id_of(member))
+    member = member_locked(member_id=member.pk)  # its status as committed now, not as the caller loaded it
     if member.status != Member.Status.ACTIVE:
         raise MemberInactive(param="member")
     if Subscription.objects.filter(member=member, status__in=LIVE_STATUSES).exists():
@@ -198,9 +207,23 @@ def _payment_record(
     return payment, True
 
 
+def _staying(
+    subscription: Subscription, *, cause: str, now: dt.datetime, actor: str, note: str = ""
+) -> SubscriptionEvent:
+    """An event that changes no status (a cancellation scheduled for period end, a goodwill extension): still
+    recorded, with who did it."""
+    return SubscriptionEvent(
+        subscription=subscription, from_status=subscription.status, to_status=subscription.status, cause=cause,
+        actor=actor, note=note, created_at=now,
+    )  # fmt: skip
+
+
 @transaction.atomic
-def subscription_cancel(*, subscription: Subscription, at_period_end: bool, now: dt.datetime) -> Subscription:
-    """Cancel now (benefits end now) or at the end of the paid period (they last until then).
+def subscription_cancel(
+    *, subscription: Subscription, at_period_end: bool, now: dt.datetime, actor: str = ""
+) -> Subscription:
+    """Cancel now (benefits end now) or at the end of the paid period (they last until then), recording
+    `actor` (`staff:<username>`, `shop:<code>`; empty for the system) on the event.
     Raises InvalidState for a subscription already canceled or expired."""
     account = account_lock(member_id=subscription.member_id)
     subscription = Subscription.objects.select_related("plan").get(pk=subscription.pk)
@@ -208,9 +231,39 @@ def subscription_cancel(*, subscription: Subscription, at_period_end: bool, now:
         raise InvalidState(f"The subscription is already {subscription.status}.", param="subscription")
     events = []
     if at_period_end and subscription.status in (S.TRIALING, S.ACTIVE):
+        if not subscription.cancel_at_period_end:
+            events.append(_staying(subscription, cause="cancel_scheduled", now=now, actor=actor))
         subscription.cancel_at_period_end = True
     else:
-        events.append(_move(subscription, S.CANCELED, cause="canceled", now=now))
+        events.append(_move(subscription, S.CANCELED, cause="canceled", now=now, actor=actor))
     _save(subscription, events)
+    _account_benefits(account, subscription, program_get().subscription_grace_days)
+    return subscription
+
+
+EXTEND_DAYS_MAX = 366
+
+
+@transaction.atomic
+def subscription_extend(
+    *, subscription: Subscription, days: int, actor: str, note: str, now: dt.datetime
+) -> Subscription:
+    """Goodwill: move the current period's end (and with it the plan's benefits) `days` whole days later,
+    recorded as an `extended` event with `actor` and `note`. The billing anchor stays: the shop's billing
+    system charges on its own schedule, and the period a payment pays is counted from the anchor as before
+    (month ends never drift); what the gift moves is when the current period, and its benefits, end.
+
+    Raises InvalidExtension for days outside 1..366 (or not a whole number), InvalidState for a subscription
+    that is not live; writes nothing then."""
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= EXTEND_DAYS_MAX:
+        raise InvalidExtension(f"An extension is 1 to {EXTEND_DAYS_MAX} whole days.", param="days")
+    account = account_lock(member_id=subscription.member_id)
+    subscription = Subscription.objects.select_related("plan").get(pk=subscription.pk)
+    if subscription.status not in LIVE_STATUSES:
+        raise InvalidState(f"A {subscription.status} subscription cannot be extended.", param="subscription")
+    note = (note or "").strip()[:500]
+    subscription.current_period_end += dt.timedelta(days=days)
+    event = _staying(subscription, cause="extended", now=now, actor=actor, note=note or f"extended by {days} days")
+    _save(subscription, [event])
     _account_benefits(account, subscription, program_get().subscription_grace_days)
     return subscription

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from loyalty.ledger.models import Account, LedgerEntry
 from loyalty.subscriptions.models import Plan, Subscription, SubscriptionEvent, SubscriptionPayment
-from loyalty.subscriptions.services import payment_record, subscription_cancel, subscription_create
+from loyalty.subscriptions.services import RECORD_CAUSES, payment_record, subscription_cancel, subscription_create
 from tests.support.api import PROGRAM
 
 DAY = dt.timedelta(days=1)
@@ -62,9 +62,11 @@ def fresh(subscription: Subscription) -> Subscription:
 
 
 def moves(subscription: Subscription) -> list[tuple[str, str, str]]:
-    """(from, to, cause) of every recorded event, oldest first."""
+    """(from, to, cause) of every recorded move of the status, oldest first (events that only record an
+    action, `RECORD_CAUSES`, left out)."""
     return list(
         SubscriptionEvent.objects.filter(subscription=subscription)
+        .exclude(cause__in=RECORD_CAUSES)
         .order_by("id")
         .values_list("from_status", "to_status", "cause")
     )

@@ -35,7 +35,7 @@ from members.errors import DomainError
 
 ROOT = Path(__file__).resolve().parents[3]
 DOC = ROOT / "docs/API.md"
-SOURCE_DIRS = ("config", "loyalty", "members", "rewards")
+SOURCE_DIRS = ("config", "loyalty", "members", "rewards", "privacy")
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 ENDPOINT_HEADING = re.compile(rf"^#{{2,4}} `({'|'.join(METHODS)}) (/[^`\s]*)`\s*$", re.MULTILINE)
 PATH_PARAM = re.compile(r"\{[^}/]+\}")
