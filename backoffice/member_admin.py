@@ -130,7 +130,10 @@ def _card_prefix(digits: str) -> Q:
 def consent_dates(member: Member) -> list[tuple[str, object]]:
     """The member's consent dates, for whichever the model records (named `*consent*`, dates or times)."""
     return [
-        (field.verbose_name, getattr(member, field.name))
+        (
+            str(field.verbose_name).replace("marketing consent", "consent").removesuffix(" at"),
+            getattr(member, field.name),
+        )
         for field in Member._meta.concrete_fields
         if "consent" in field.name and field.get_internal_type() in ("DateTimeField", "DateField")
     ]

@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils.timezone import localtime
 
 from loyalty.program.loading import program_load
+from members.services import member_consent_set
 from tests.support.api import purchase
 from tests.support.subscriptions import pay, subscribe
 from tests.support.tiers import TIERS
@@ -89,3 +90,13 @@ def test_the_page_costs_the_same_queries_with_three_entries_as_with_thirty(staff
     assert len(many) == len(few) <= 15  # 12 today: session, user, member, one per block, none per entry
     assert page.count("purchase o-") == 10  # the last ten, newest first
     assert page.index("purchase o-29") < page.index("purchase o-20")
+
+
+def test_consent_shows_since_when(staff, member, now):
+    member_consent_set(member=member, consent=True, now=now)
+
+    panel = page_of(staff, member)
+    panel = panel[panel.index('id="m360-member"') :]
+
+    assert "consented" in panel and f"<dt>Consent given</dt><dd>{localtime(now):%-d %b %Y %H:%M}</dd>" in panel
+    assert "<dt>Consent withdrawn</dt><dd>–</dd>" in panel
