@@ -8,6 +8,7 @@ class StaffSite(UnfoldAdminSite):
     site_header = "Loyalty back office"
     site_title = "Loyalty back office"
     index_title = "Today"
+    index_template = "admin/dashboard.html"  # today's figures (backoffice/dashboard.py) above the app list
 
 
 class StaffAdminConfig(AdminConfig):

@@ -26,7 +26,7 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
     # the admin's theme; its templates must win over django.contrib.admin's, and its assets are served locally
-    "unfold",
+    "unfold.apps.BasicAppConfig",  # not "unfold": its default config installs a plain UnfoldAdminSite as admin.site
     "backoffice.sites.StaffAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -285,4 +285,5 @@ UNFOLD = {
     "SITE_HEADER": "Loyalty back office",
     "SITE_SYMBOL": "loyalty",
     "SIDEBAR": {"show_search": True, "show_all_applications": True},
+    "DASHBOARD_CALLBACK": "backoffice.dashboard.dashboard_callback",
 }

@@ -3,6 +3,7 @@
 from loyalty.adjustments import admin as adjustments_admin
 from loyalty.earning import admin as earning_admin
 from loyalty.holds import admin as holds_admin
+from loyalty.jobs import admin as jobs_admin
 from loyalty.ledger import admin as ledger_admin
 from loyalty.program import admin as program_admin
 from loyalty.shops import admin as shops_admin
@@ -13,6 +14,7 @@ __all__ = [
     "adjustments_admin",
     "earning_admin",
     "holds_admin",
+    "jobs_admin",
     "ledger_admin",
     "program_admin",
     "shops_admin",

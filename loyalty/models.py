@@ -4,6 +4,7 @@ from loyalty.adjustments.models import Adjustment
 from loyalty.earning.models import Campaign, Refund, Transaction
 from loyalty.holds.models import Hold
 from loyalty.idempotency.models import IdempotentRequest
+from loyalty.jobs.models import JobStatus
 from loyalty.ledger.models import Account, LedgerEntry, LotAllocation, PointLot
 from loyalty.program.models import Program
 from loyalty.shops.models import ApiKey, Shop, ShopStaff
@@ -18,6 +19,7 @@ __all__ = [
     "Hold",
     "Plan",
     "IdempotentRequest",
+    "JobStatus",
     "LedgerEntry",
     "LotAllocation",
     "PointLot",

@@ -4,13 +4,15 @@ enforces it, so the list never promises what redemption refuses."""
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Count
+from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
 
 from loyalty.errors import DomainError, MemberInactive
 from loyalty.ledger.errors import InsufficientPoints
 from loyalty.ledger.models import Account
 from loyalty.subscriptions.benefits import plan_benefits_hold
-from loyalty.tiers.selectors import rank_of, tier_by_id, tier_held
+from loyalty.tiers.models import Tier
+from loyalty.tiers.selectors import rank_of, tier_by_id, tier_for, tier_held
 from members.models import Member
 from rewards import errors
 from rewards.models import Redemption, Reward
@@ -86,3 +88,37 @@ def catalogue_eligibility(rewards: list[Reward], *, member: Member, now: dt.date
         )
         for reward in rewards
     }
+
+
+@dataclass(frozen=True)
+class EligibleMembers:
+    """How many active members the reward's own rules let redeem it now (tier, paid plan, per-member limit),
+    and how many of those also have the points. Availability and stock are the reward's, shown beside."""
+
+    members: int
+    with_points: int
+
+
+def reward_eligible_members(*, reward: Reward, now: dt.datetime) -> EligibleMembers:
+    """`refusal_of`'s member-side rules as one aggregate over the members (plus the cached tier ladder)."""
+    rules = Q(status=Member.Status.ACTIVE)
+    required = tier_by_id(reward.min_tier_id)
+    if required is not None and rank_of(tier_for(0)) < required.rank:  # the base tier does not reach it
+        rules &= Q(account__tier__in=Tier.objects.filter(rank__gte=required.rank))
+    if reward.subscribers_only:
+        rules &= Q(account__plan__isnull=False, account__plan_benefits_until__gt=now)
+    if reward.per_member_limit is not None:
+        redeemed = (
+            Redemption.objects.filter(member=OuterRef("pk"), reward=reward, status=Redemption.Status.ISSUED)
+            .values("member")
+            .annotate(n=Count("id"))
+            .values("n")
+        )
+        rules &= Q(redeemed__lt=reward.per_member_limit)
+        members = Member.objects.annotate(redeemed=Coalesce(Subquery(redeemed, output_field=IntegerField()), Value(0)))
+    else:
+        members = Member.objects.all()
+    counts = members.filter(rules).aggregate(
+        members=Count("pk"), with_points=Count("pk", filter=Q(account__available__gte=reward.points_cost))
+    )
+    return EligibleMembers(members=counts["members"], with_points=counts["with_points"])

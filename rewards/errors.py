@@ -56,3 +56,14 @@ class VoucherNotFound(NotFound):
 class RedemptionNotFound(NotFound):
     code = "redemption_not_found"
     default_message = "No such redemption."
+
+
+class StockChanged(Exception):
+    """A stock set refused because what is left is no longer what the form showed (a redemption or a
+    cancellation came in between). Staff's form only: no endpoint sets stock, so no API code."""
+
+    def __init__(self, *, expected: int | None, actual: int | None) -> None:
+        self.expected, self.actual = expected, actual
+        shown = "unlimited" if expected is None else expected
+        now = "unlimited" if actual is None else actual
+        super().__init__(f"The stock changed from {shown} to {now} while you were editing; nothing was saved.")

@@ -1,11 +1,12 @@
-"""Redeeming rewards, cancelling redemptions, and using vouchers."""
+"""Redeeming rewards, cancelling redemptions, using vouchers, and setting a reward's stock."""
 
 import datetime as dt
 import secrets
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Value
+from django.db.models.functions import Greatest
 
 from loyalty.errors import InvalidState
 from loyalty.idempotency.errors import IdempotencyConflict
@@ -30,6 +31,33 @@ VOUCHER_LENGTH = 14  # 14 × log2(25) ≈ 65 bits from `secrets`
 def voucher_code_new() -> str:
     raw = "".join(secrets.choice(VOUCHER_ALPHABET) for _ in range(VOUCHER_LENGTH))
     return "-".join(raw[i : i + 4] for i in range(0, len(raw), 4))  # XXXX-XXXX-XXXX-XX
+
+
+@transaction.atomic
+def reward_stock_set(*, reward: Reward, remaining: int | None, expected: int | None) -> Reward:
+    """Make `remaining` left to redeem (None: unlimited), provided what is left is still `expected` (None:
+    unlimited), the value the caller showed: one conditional UPDATE, so a redemption or a cancellation that
+    committed in between is never overwritten. `stock` (allotted in all) moves by the same amount, so what
+    was redeemed stays redeemed; going limited starts a new allotment of `remaining`, as the program file
+    does. Raises StockChanged, and writes nothing, when what is left is no longer `expected`."""
+    if remaining is not None and remaining < 0:
+        raise ValueError("remaining must not be negative")
+    rows = Reward.objects.filter(pk=reward.pk)
+    rows = rows.filter(stock_remaining__isnull=True) if expected is None else rows.filter(stock_remaining=expected)
+    if remaining is None:
+        changed = rows.update(stock=None, stock_remaining=None)
+    elif expected is None:
+        changed = rows.update(stock=remaining, stock_remaining=remaining)
+    else:
+        # A cancellation of a redemption made while unlimited can leave more left than allotted: never below it.
+        changed = rows.update(
+            stock=Greatest(F("stock") + (remaining - expected), Value(remaining)), stock_remaining=remaining
+        )
+    if not changed:
+        actual = Reward.objects.filter(pk=reward.pk).values_list("stock_remaining", flat=True).get()
+        raise errors.StockChanged(expected=expected, actual=actual)
+    reward.refresh_from_db(fields=["stock", "stock_remaining"])
+    return reward
 
 
 @dataclass(frozen=True)

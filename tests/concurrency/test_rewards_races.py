@@ -1,5 +1,6 @@
 """Rewards under races, on PostgreSQL with real threads (the `parallel` fixture): the last unit of stock,
-a member's redemption limit, and a voucher taken by two shops at once each go to exactly one caller.
+a member's redemption limit, and a voucher taken by two shops at once each go to exactly one caller; a
+stock set by staff racing redemptions neither oversells nor overwrites them.
 
 Most races call the services directly (each call is its own committed transaction on its own connection);
 one goes through the HTTP API, where the request's transaction wraps the service. Every test commits for
@@ -17,8 +18,9 @@ from loyalty.ledger.services import points_credit
 from loyalty.program.loading import program_load
 from loyalty.shops.models import ApiKey, Shop
 from loyalty.shops.services import api_key_create
+from rewards.errors import StockChanged
 from rewards.models import Redemption, Reward, Voucher
-from rewards.services import redemption_cancel, reward_redeem, voucher_use
+from rewards.services import redemption_cancel, reward_redeem, reward_stock_set, voucher_use
 from tests.factories import MemberFactory
 from tests.support.api import PROGRAM, Api, balance
 
@@ -175,3 +177,49 @@ def test_through_the_api_the_last_units_go_to_exactly_as_many_checkouts(shops, p
     assert Reward.objects.get(code="API-FIVE").stock_remaining == 0
     assert Voucher.objects.count() == Redemption.objects.count() == 5
     assert Account.objects.aggregate(s=Sum("available"))["s"] == 30 * 1000 - 5 * COST
+
+
+def stock_set_call(reward, *, remaining, expected):
+    return lambda: reward_stock_set(reward=reward, remaining=remaining, expected=expected)
+
+
+def test_redemptions_racing_stock_sets_never_oversell_and_stale_sets_are_refused(shops, parallel):
+    """Staff who all saw 20 left set a new total of 5 while 50 members redeem: a set applies only while 20
+    are still left (so at most one does), every other is refused with what it found, and whatever the
+    order, what was redeemed is exactly what was allotted and taken, never more."""
+    shop, _ = shops
+    reward = reward_load("SET-RACE", stock=20)
+    members = funded(60)
+    calls = [redeem_call(m, reward, shop) for m in members]
+    calls[::6] = [stock_set_call(reward, remaining=5, expected=20) for _ in calls[::6]]  # 10 staff saves
+
+    outcomes = parallel(calls, threads=50)
+
+    sets = outcomes[::6]
+    redemptions = [o for i, o in enumerate(outcomes) if i % 6]
+    applied = [o for o in sets if o.ok]
+    assert len(applied) <= 1
+    assert all(isinstance(o.error, StockChanged) for o in sets if not o.ok), [o.error for o in sets]
+    assert all(o.error.expected == 20 and o.error.actual != 20 for o in sets if not o.ok)
+    assert set(codes_of(redemptions)) <= {"ok", "out_of_stock"}, [o.error for o in redemptions if not o.ok][:3]
+    reward.refresh_from_db()
+    issued = Redemption.objects.filter(reward=reward).count()
+    assert reward.stock_remaining == 0  # 50 members wanted more than was ever allotted
+    assert issued == reward.stock == codes_of(redemptions)["ok"]
+    assert issued <= 20 and (issued == 20 or applied)  # only an applied set lowers the allotment
+    assert Voucher.objects.filter(reward=reward).count() == issued
+    assert Account.objects.aggregate(s=Sum("available"))["s"] == 60 * 1000 - issued * COST
+
+
+def test_a_stock_set_refuses_a_stale_expected_value_and_writes_nothing(shops):
+    shop, _ = shops
+    reward = reward_load("STALE", stock=20)
+    reward_redeem(member=funded(1)[0], reward=reward, shop=shop, now=timezone.now())
+
+    with pytest.raises(StockChanged) as refused:
+        reward_stock_set(reward=reward, remaining=30, expected=20)
+
+    assert (refused.value.expected, refused.value.actual) == (20, 19)
+    assert Reward.objects.values_list("stock", "stock_remaining").get(pk=reward.pk) == (20, 19)
+    reward_stock_set(reward=reward, remaining=30, expected=19)
+    assert Reward.objects.values_list("stock", "stock_remaining").get(pk=reward.pk) == (31, 30)

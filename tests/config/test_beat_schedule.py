@@ -1,10 +1,19 @@
-"""Beat seeds the periodic tasks from CELERY_BEAT_SCHEDULE once; a restart never overwrites staff's edits."""
+"""Beat seeds the periodic tasks from CELERY_BEAT_SCHEDULE once; a restart never overwrites staff's edits,
+whether made in the database or through the admin's Periodic tasks screens (which wear unfold's look)."""
+
+import datetime as dt
 
 import pytest
 from celery.schedules import crontab
+from django.apps import apps
 from django.conf import settings
+from django.contrib import admin
+from django.contrib.auth.models import User
+from django.forms import CheckboxInput, SplitDateTimeField
+from django.test import Client
 from django.utils.module_loading import import_string
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
+from unfold.admin import ModelAdmin
 
 from config.celery import app
 
@@ -55,3 +64,53 @@ def test_a_restart_keeps_staffs_edits_and_adds_new_entries(db, beat_schedule):
     added = PeriodicTask.objects.get(name="purge-idempotency-keys-nightly")
     assert (added.crontab.hour, added.crontab.minute, added.enabled) == ("3", "0", True)
     assert PeriodicTask.objects.filter(name="expire-points").count() == 1
+
+
+def form_as_shown(client: Client, url: str) -> dict:
+    """The admin change form at `url` as a browser would post it back untouched."""
+    form = client.get(url, secure=True).context["adminform"].form
+    data = {}
+    for name, field in form.fields.items():
+        value = form[name].value()
+        if isinstance(field.widget, CheckboxInput):
+            if value:
+                data[name] = "on"
+        elif isinstance(field, SplitDateTimeField):
+            moment = value if value is None or isinstance(value, dt.datetime) else None
+            data[f"{name}_0"] = moment.date().isoformat() if moment else ""
+            data[f"{name}_1"] = moment.time().isoformat() if moment else ""
+        else:
+            data[name] = "" if value is None else value
+    return data
+
+
+def test_a_schedule_edited_and_one_paused_in_the_admin_survive_a_restart(db, beat_schedule):
+    beat_starts()
+    staff = Client(HTTP_HOST="127.0.0.1")
+    staff.force_login(User.objects.create(username="ops", is_staff=True, is_superuser=True))
+    expire = PeriodicTask.objects.get(name="expire-points")
+    half_past = CrontabSchedule.objects.create(minute="30", hour="*", timezone="UTC")
+    url = f"/admin/django_celery_beat/periodictask/{expire.pk}/change/"
+
+    edited = staff.post(url, {**form_as_shown(staff, url), "crontab": half_past.pk, "_save": "Save"}, secure=True)
+    paused = staff.post(
+        "/admin/django_celery_beat/periodictask/",
+        {"action": "disable_tasks", "_selected_action": [PeriodicTask.objects.get(name="release-expired-holds").pk]},
+        secure=True,
+    )
+    assert edited.status_code == paused.status_code == 302, edited.context and edited.context["errors"]
+
+    beat_starts()  # a deploy restarts beat
+
+    assert PeriodicTask.objects.get(name="expire-points").crontab == half_past
+    assert list(PeriodicTask.objects.filter(enabled=False).values_list("name", flat=True)) == ["release-expired-holds"]
+
+
+def test_the_periodic_task_screens_wear_the_back_offices_look(db):
+    staff = Client(HTTP_HOST="127.0.0.1")
+    staff.force_login(User.objects.create(username="ops", is_staff=True, is_superuser=True))
+
+    for model in ["periodictask", "crontabschedule", "intervalschedule", "clockedschedule", "solarschedule"]:
+        assert isinstance(admin.site._registry[apps.get_model("django_celery_beat", model)], ModelAdmin), model
+        for url in [f"/admin/django_celery_beat/{model}/", f"/admin/django_celery_beat/{model}/add/"]:
+            assert staff.get(url, secure=True).status_code == 200, url
