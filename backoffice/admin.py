@@ -10,7 +10,10 @@ from django.utils.html import format_html
 from unfold.admin import ModelAdmin, StackedInline
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 
-from backoffice import schedules  # noqa: F401 (registers django-celery-beat's screens in unfold's look)
+from backoffice import (
+    member_admin,  # noqa: F401  (registers Member: search, the 360 page, adjustments)
+    schedules,  # noqa: F401 (registers django-celery-beat's screens in unfold's look)
+)
 from backoffice.models import AuditLogEntry
 from loyalty.shops.admin import SuperuserOnlyAdmin
 from loyalty.shops.models import ShopStaff

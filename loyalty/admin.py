@@ -1,5 +1,6 @@
 """Django's admin autodiscovery imports this module; each concern registers its own models in its admin.py."""
 
+from loyalty.adjustments import admin as adjustments_admin
 from loyalty.earning import admin as earning_admin
 from loyalty.holds import admin as holds_admin
 from loyalty.jobs import admin as jobs_admin
@@ -10,6 +11,7 @@ from loyalty.subscriptions import admin as subscriptions_admin
 from loyalty.tiers import admin as tiers_admin
 
 __all__ = [
+    "adjustments_admin",
     "earning_admin",
     "holds_admin",
     "jobs_admin",

@@ -46,6 +46,8 @@ class Member(models.Model):
 
     class Meta:
         ordering = ["-enrolled_at", "-id"]
+        # Erasure cannot be undone: it is its own permission, not a kind of change.
+        permissions = [("erase_member", "Can erase a member's personal data (GDPR)")]
         constraints = [
             models.UniqueConstraint(Lower("email"), name="member_email_ci_unique"),
             models.UniqueConstraint(fields=["phone"], condition=~models.Q(phone=""), name="member_phone_unique"),

@@ -175,8 +175,8 @@ class RedemptionAdmin(ShopScopedAdmin, ReadOnlyAdmin):
 
     @action(description="Cancel redemption", url_path="cancel", permissions=["cancel"])
     def cancel_one(self, request, object_id: str):
-        redemption = get_object_or_404(
-            Redemption.objects.select_related("reward", "member", "voucher"), pk=unquote(object_id)
+        redemption = get_object_or_404(  # the admin's queryset: a shop's staff reach only their shop's
+            self.get_queryset(request).select_related("reward", "member", "voucher"), pk=unquote(object_id)
         )
         page = reverse("admin:rewards_redemption_change", args=[redemption.pk])
         voucher = getattr(redemption, "voucher", None)

@@ -111,7 +111,8 @@ class SubscriptionAdmin(ShopScopedAdmin, ReadOnlyAdmin):
         is shown on the confirmation page and nothing is written."""
         if not self.has_act_permission(request):
             raise PermissionDenied
-        subscription = Subscription.objects.select_related("member", "plan").filter(pk=object_id).first()
+        # Through the admin's queryset, so a shop's staff could never act on another shop's subscription.
+        subscription = self.get_queryset(request).select_related("member", "plan").filter(pk=object_id).first()
         if subscription is None:
             raise Http404("No such subscription.")
         form = form_class(request.POST if request.method == "POST" else None)

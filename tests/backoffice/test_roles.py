@@ -41,7 +41,8 @@ MATRIX = {
     "loyalty.tier":                  ("vac",  "vac",   "v",     "-"),
     "loyalty.tierchange":            ("v",    "v",     "v",     "-"),
     "loyalty.transaction":           ("v",    "v",     "v",     "v"),
-    "members.member":                ("vacd", "vacd",  "vc",    "v"),
+    "loyalty.adjustment":            ("v",    "v",     "v",     "-"),  # asked on the member page; see below
+    "members.member":                ("vac",  "vac",   "vc",    "v"),  # never deleted: closed or erased
     "rewards.redemption":            ("v",    "v",     "v",     "v"),  # + the cancel action, see below
     "rewards.reward":                ("vacd", "vacd",  "v",     "-"),
     "rewards.voucher":               ("v",    "v",     "v",     "v"),

@@ -85,3 +85,29 @@ def test_the_ledger_cannot_be_edited_in_the_admin(staff, now):
     assert response.status_code == 403
     assert get(staff, "/admin/loyalty/ledgerentry/add/").status_code == 403
     assert LedgerEntry.objects.get(pk=entry.pk).points == 5
+
+
+def test_no_one_is_offered_to_delete_a_member(staff):
+    member = MemberFactory()
+
+    page = get(staff, f"/admin/members/member/{member.pk}/change/").content.decode()
+    assert "/delete/" not in page
+    assert staff.post(f"/admin/members/member/{member.pk}/delete/", {"post": "yes"}, secure=True).status_code == 403
+    changelist = get(staff, "/admin/members/member/").content.decode()
+    assert "delete_selected" not in changelist
+    assert Member.objects.filter(pk=member.pk).exists()
+
+
+def test_editing_a_member_normalises_the_email_and_phone_as_the_api_does(staff):
+    member = MemberFactory(email="old@example.com")
+
+    response = staff.post(
+        f"/admin/members/member/{member.pk}/change/",
+        {"email": " Moved@Example.COM", "first_name": "Ada", "last_name": "Lovelace", "phone": "+49 (151) 234-5678",
+         "locale": "de"},
+        secure=True,
+    )  # fmt: skip
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    member.refresh_from_db()
+    assert member.email == "moved@example.com" and member.phone == "+491512345678" and member.locale == "de"
