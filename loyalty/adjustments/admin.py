@@ -26,13 +26,13 @@ def staff_actor(request: HttpRequest) -> str:
 
 @admin.register(Adjustment)
 class AdjustmentAdmin(ModelAdmin):
-    list_display = ["created", "member_card", "signed_points", "reason", "status", "requested_by", "decided", "decide"]
+    list_display = ["created", "member_card", "signed_points", "why", "status", "decided", "decide"]
     list_filter = ["status", "reason"]
     list_select_related = ["member"]
     search_fields = ["=public_id", "=member__card_number", "requested_by"]
     show_full_result_count = False
     actions = None
-    fields = ["public_id", "member_card", "signed_points", "reason", "note", "status", "requested_by", "created_at",
+    fields = ["public_id", "member_card", "signed_points", "why", "status", "requested_by", "created_at",
               "decided_by", "decided_at", "ledger_entry", "shop", "external_id"]  # fmt: skip
     readonly_fields = fields
     # Those waiting for a decision first, then the newest.
@@ -54,7 +54,9 @@ class AdjustmentAdmin(ModelAdmin):
 
     @admin.display(description="asked", ordering="created_at")
     def created(self, adjustment: Adjustment) -> str:
-        return localtime(adjustment.created_at).strftime("%Y-%m-%d %H:%M")
+        """When, and by whom (`staff:<username>` or `shop:<code>`)."""
+        when = localtime(adjustment.created_at).strftime("%Y-%m-%d %H:%M")
+        return format_html('{}<br><span class="adjustment-who">{}</span>', when, adjustment.requested_by)
 
     @admin.display(description="approved / rejected", ordering="decided_at")
     def decided(self, adjustment: Adjustment) -> str:
@@ -62,7 +64,7 @@ class AdjustmentAdmin(ModelAdmin):
         if adjustment.decided_at is None:
             return "–"
         when = localtime(adjustment.decided_at).strftime("%Y-%m-%d %H:%M")
-        who = adjustment.decided_by or "no approval needed"
+        who = adjustment.decided_by or "under the limit"
         return format_html('{}<br><span class="adjustment-when">{}</span>', who, when)
 
     @admin.display(description="member", ordering="member__card_number")
@@ -73,6 +75,11 @@ class AdjustmentAdmin(ModelAdmin):
     @admin.display(description="points", ordering="points")
     def signed_points(self, adjustment: Adjustment) -> str:
         return f"{adjustment.points:+,d}"
+
+    @admin.display(description="reason and note", ordering="reason")
+    def why(self, adjustment: Adjustment) -> str:
+        """What the approver decides on: the reason, and the requester's note under it."""
+        return format_html("<strong>{}</strong><br>{}", adjustment.get_reason_display(), adjustment.note)
 
     @admin.display(description="ledger entry")
     def ledger_entry(self, adjustment: Adjustment) -> str:

@@ -80,6 +80,7 @@ def test_a_second_person_approves_an_adjustment_above_the_limit(page, site, memb
     log_in(page, site.url, "bruno")
     page.goto(f"{site.url}/admin/loyalty/adjustment/")
     expect(page.locator("#result_list tbody tr").first).to_contain_text(re.compile("pending", re.IGNORECASE))
+    expect(page.locator("#result_list tbody tr").first).to_contain_text("points from the old card system")  # the why
     screenshot(page, "admin-adjustments")
     assert page.evaluate("document.documentElement.scrollWidth") <= 1280
     widths = page.locator("#result_list").evaluate("t => [t.scrollWidth, t.closest('[data-simplebar]').clientWidth]")
