@@ -15,6 +15,7 @@ from backoffice import (
     schedules,  # noqa: F401 (registers django-celery-beat's screens in unfold's look)
 )
 from backoffice.models import AuditLogEntry
+from loyalty.admin_base import ReadOnlyAdmin
 from loyalty.shops.admin import SuperuserOnlyAdmin
 from loyalty.shops.models import ShopStaff
 
@@ -64,7 +65,7 @@ class GroupAdmin(SuperuserOnlyAdmin, BaseGroupAdmin, ModelAdmin):
 
 
 @admin.register(AuditLogEntry)
-class AuditLogAdmin(ModelAdmin):
+class AuditLogAdmin(ReadOnlyAdmin):
     """Every save and custom action staff made in the admin: who, when, what, which fields. Read-only."""
 
     list_display = ["action_time", "user", "action", "content_type", "object_link", "change"]
@@ -86,12 +87,3 @@ class AuditLogAdmin(ModelAdmin):
     @admin.display(description="change")
     def change(self, entry: AuditLogEntry) -> str:
         return entry.get_change_message()
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

@@ -10,8 +10,8 @@ from unfold.admin import ModelAdmin
 from unfold.decorators import action
 from unfold.widgets import UnfoldAdminIntegerFieldWidget, UnfoldBooleanSwitchWidget
 
+from loyalty.admin_base import ReadOnlyAdmin
 from loyalty.errors import DomainError
-from loyalty.ledger.admin import ReadOnlyAdmin
 from loyalty.shops.admin import ShopScopedAdmin
 from rewards.eligibility import reward_available, reward_eligible_members
 from rewards.errors import StockChanged

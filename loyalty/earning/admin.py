@@ -3,8 +3,8 @@
 from django.contrib import admin
 from unfold.admin import ModelAdmin
 
+from loyalty.admin_base import ReadOnlyAdmin
 from loyalty.earning.models import Campaign, Transaction
-from loyalty.ledger.admin import ReadOnlyAdmin
 from loyalty.program.selectors import settings_cache_clear
 from loyalty.shops.admin import ShopScopedAdmin
 

@@ -2,8 +2,8 @@
 
 from django.contrib import admin
 
+from loyalty.admin_base import ReadOnlyAdmin
 from loyalty.holds.models import Hold
-from loyalty.ledger.admin import ReadOnlyAdmin
 from loyalty.shops.admin import ShopScopedAdmin
 
 

@@ -4,23 +4,10 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.timezone import localtime
-from unfold.admin import ModelAdmin
 
+from loyalty.admin_base import ReadOnlyAdmin
 from loyalty.ledger.models import Account, LedgerEntry
 from loyalty.shops.admin import ShopScopedAdmin
-
-
-class ReadOnlyAdmin(ModelAdmin):
-    """The ledger is changed through services only; the admin shows it."""
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(Account)

@@ -13,7 +13,7 @@ from unfold.admin import ModelAdmin, TabularInline
 from unfold.decorators import action
 from unfold.widgets import UnfoldAdminIntegerFieldWidget, UnfoldAdminTextInputWidget
 
-from loyalty.ledger.admin import ReadOnlyAdmin
+from loyalty.admin_base import ReadOnlyAdmin
 from loyalty.program.selectors import settings_cache_clear
 from loyalty.shops.admin import ShopScopedAdmin
 from loyalty.subscriptions.models import Plan, Subscription, SubscriptionEvent, SubscriptionPayment

@@ -3,7 +3,7 @@
 from django.contrib import admin
 from unfold.admin import ModelAdmin
 
-from loyalty.ledger.admin import ReadOnlyAdmin
+from loyalty.admin_base import ReadOnlyAdmin
 from loyalty.program.selectors import settings_cache_clear
 from loyalty.tiers.models import Tier, TierChange
 
