@@ -3,7 +3,6 @@ PostgreSQL (the job is one set of SQL statements both run); a chunk's statement 
 policy's due lots against `months_add`, at the instants where months clamp."""
 
 import datetime as dt
-import itertools
 import re
 from decimal import Decimal
 
@@ -14,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from loyalty.calendar import months_add, months_add_reached
-from loyalty.earning.services import refund_create, transaction_create
+from loyalty.earning.services import refund_create
 from loyalty.ledger.jobs import ACTOR, expire_points
 from loyalty.ledger.models import Account, LedgerEntry, LotAllocation, PointLot
 from loyalty.ledger.services import points_credit, points_debit
@@ -22,6 +21,7 @@ from loyalty.program.loading import program_load
 from loyalty.shops.models import Shop
 from members.public_ids import ALPHABET
 from tests.factories import MemberFactory
+from tests.support.books import buy, lot_of
 
 UTC = dt.UTC
 DAY = dt.timedelta(days=1)
@@ -34,21 +34,6 @@ PROGRAM = {
     "tier_window_days": 365, "hold_ttl_minutes": 15,
 }  # fmt: skip
 ENTRY_ID = re.compile(f"^ent_[{ALPHABET}]{{20}}$")
-_orders = itertools.count(1)
-
-
-def buy(shop, member, total: str, at: dt.datetime):
-    order = f"order-{next(_orders)}"
-    purchase = transaction_create(
-        shop=shop, member=member, external_id=order, currency="EUR", total=Decimal(total), occurred_at=at,
-        lines=None, fingerprint=order, now=at,
-    )  # fmt: skip
-    assert purchase.created
-    return purchase.transaction
-
-
-def lot_of(txn) -> PointLot:
-    return PointLot.objects.get(entry__transaction=txn, entry__kind=LedgerEntry.Kind.EARN)
 
 
 def available(member) -> int:

@@ -9,7 +9,6 @@ Tiers: bronze from 0, silver from 500, gold from 2000; one point per EUR; a 365-
 import ast
 import datetime as dt
 import itertools
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,6 @@ from django.test.utils import CaptureQueriesContext
 
 import loyalty.tiers
 from loyalty.earning.selectors import qualifying_points
-from loyalty.earning.services import refund_create, transaction_create
 from loyalty.ledger.models import Account
 from loyalty.ledger.services import points_credit
 from loyalty.program.loading import program_load
@@ -29,6 +27,7 @@ from loyalty.tiers.models import Tier, TierChange
 from loyalty.tiers.selectors import tiers_all
 from loyalty.tiers.services import RENEWED, tier_decide, window_start
 from tests.factories import MemberFactory
+from tests.support.books import buy, refund
 
 UTC = dt.UTC
 DAY = dt.timedelta(days=1)
@@ -46,28 +45,12 @@ TIERS = [
     {"code": "silver", "name": "Silver", "threshold": 500, "multiplier": "1"},
     {"code": "gold", "name": "Gold", "threshold": 2000, "multiplier": "1"},
 ]
-_orders = itertools.count(1)
 
 
 @pytest.fixture
 def shop(db) -> Shop:
     program_load({"program": PROGRAM, "tiers": TIERS, "shops": [{"code": "shop-a", "name": "A"}]})
     return Shop.objects.get(code="shop-a")
-
-
-def buy(shop, member, total: str, at: dt.datetime):
-    order = f"order-{next(_orders)}"
-    purchase = transaction_create(
-        shop=shop, member=member, external_id=order, currency="EUR", total=Decimal(total), occurred_at=at,
-        lines=None, fingerprint=order, now=at,
-    )  # fmt: skip
-    assert purchase.created
-    return purchase.transaction
-
-
-def refund(shop, txn, amount: str, at: dt.datetime) -> None:
-    ref = f"refund-{next(_orders)}"
-    refund_create(shop=shop, txn=txn, external_id=ref, amount=Decimal(amount), fingerprint=ref, now=at)
 
 
 def tier(member) -> tuple[str | None, dt.datetime | None]:
