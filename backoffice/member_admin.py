@@ -27,9 +27,9 @@ from members.models import Member
 from members.services import (
     email_normalise,
     locale_normalise,
-    member_consent_set,
     member_enroll,
     member_set_status,
+    member_update,
     phone_normalise,
 )
 from privacy.services import member_erase
@@ -177,6 +177,9 @@ class MemberAdmin(ShopCustomerScopedAdmin, ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return []
+        if obj.erased_at is not None:  # what erasure emptied stays empty
+            return [*MemberForm.Meta.fields, "status", "card_number", "public_id", "referral_code", "referred_by",
+                    "enrolled_at", "updated_at", "erased_at", "erased_by", *self._consent_fields()]  # fmt: skip
         return ["status", "card_number", "public_id", "referral_code", "referred_by", "enrolled_at", "updated_at",
                 "erased_at", "erased_by", *self._consent_fields()]  # fmt: skip
 
@@ -187,11 +190,9 @@ class MemberAdmin(ShopCustomerScopedAdmin, ModelAdmin):
         return False  # a member is erased (their data), never deleted (their ledger stays)
 
     def save_model(self, request, obj: Member, form, change: bool) -> None:
-        if change:
-            # Consent changes only through its service, which dates them: the form's save keeps the stored value.
-            consent, obj.marketing_consent = obj.marketing_consent, form.initial.get("marketing_consent", False)
-            super().save_model(request, obj, form, change)
-            member_consent_set(member=obj, consent=consent, now=timezone.now())
+        if change:  # through the service the API and the portal use: normalised, consent dated, erased refused
+            edited = {name: form.cleaned_data[name] for name in form.changed_data if name in MemberForm.Meta.fields}
+            member_update(member=obj, now=timezone.now(), **edited)
             return
         enrolled = member_enroll(**{name: form.cleaned_data[name] for name in MemberForm.Meta.fields})
         obj.pk, obj.public_id, obj.card_number = enrolled.pk, enrolled.public_id, enrolled.card_number

@@ -30,7 +30,7 @@ class Member(models.Model):
     referral_code = models.CharField(max_length=12, unique=True, editable=False)
     referred_by = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="referrals")
     marketing_consent = models.BooleanField(default=False)
-    # When consent was last given and last withdrawn (members.services.member_consent_set keeps them): with
+    # When consent was last given and last withdrawn (members.services.consent_apply keeps them): with
     # the flag they answer "since when, and was it ever withdrawn". Empty: never given / never withdrawn.
     marketing_consent_given_at = models.DateTimeField(null=True, blank=True)
     marketing_consent_withdrawn_at = models.DateTimeField(null=True, blank=True)

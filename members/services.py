@@ -161,18 +161,19 @@ def member_enroll(
 
 def _raise_if_taken(member: Member, exc: IntegrityError, *, card_supplied: bool) -> None:
     """Turn a unique-constraint violation on a value the caller chose into its API error."""
-    if Member.objects.filter(email__iexact=member.email).exists():
+    others = Member.objects.exclude(pk=member.pk) if member.pk else Member.objects.all()
+    if others.filter(email__iexact=member.email).exists():
         raise MemberExists(param="email") from exc
-    if member.phone and Member.objects.filter(phone=member.phone).exists():
+    if member.phone and others.filter(phone=member.phone).exists():
         raise PhoneExists(param="phone") from exc
-    if card_supplied and Member.objects.filter(card_number=member.card_number).exists():
+    if card_supplied and others.filter(card_number=member.card_number).exists():
         raise CardNumberExists(param="card_number") from exc
 
 
 def consent_apply(member: Member, *, consent: bool, now: dt.datetime) -> list[str]:
     """Set the marketing consent in memory, dating a change (given or withdrawn); the fields that changed.
 
-    The one place a consent date is decided: `member_enroll` applies it to a new member, `member_consent_set`
+    The one place a consent date is decided: `member_enroll` applies it to a new member, `member_update`
     to a stored one."""
     if member.marketing_consent == consent:
         return []
@@ -184,16 +185,44 @@ def consent_apply(member: Member, *, consent: bool, now: dt.datetime) -> list[st
     return ["marketing_consent", "marketing_consent_withdrawn_at"]
 
 
-@transaction.atomic
-def member_consent_set(*, member: Member, consent: bool, now: dt.datetime) -> Member:
-    """Give or withdraw the member's marketing consent, recording when. Setting what is already set changes
-    nothing (its date stays the day it was given or withdrawn)."""
-    locked = Member.objects.select_for_update().get(pk=member.pk)
-    changed = consent_apply(locked, consent=bool(consent), now=now)
-    if changed:
-        locked.save(update_fields=[*changed, "updated_at"])
-    for name in ("marketing_consent", "marketing_consent_given_at", "marketing_consent_withdrawn_at"):
-        setattr(member, name, getattr(locked, name))
+PROFILE_FIELDS = ("email", "first_name", "last_name", "phone", "birth_date", "locale")
+
+
+def member_update(*, member: Member, now: dt.datetime, **changes) -> Member:
+    """Change a member's profile: any of PROFILE_FIELDS, normalised as at enrollment, and `marketing_consent`
+    (dated by consent_apply). One transaction on the locked row; only what changed is written.
+
+    Raises what member_enroll raises for the same values (MemberExists, PhoneExists, Invalid...), and
+    InvalidStatus for an erased member, whose data stays erased. Writes nothing when it raises."""
+    unknown = set(changes) - {*PROFILE_FIELDS, "marketing_consent"}
+    if unknown:
+        raise TypeError(f"member_update() got unexpected fields {sorted(unknown)}")
+    normalise = {
+        "email": email_normalise,
+        "first_name": lambda value: _name(value, "first_name"),
+        "last_name": lambda value: _name(value, "last_name"),
+        "phone": phone_normalise,
+        "birth_date": lambda value: _birth_date(value, timezone.localdate(now)),
+        "locale": locale_normalise,
+    }
+    values = {name: normalise[name](value) for name, value in changes.items() if name in normalise}
+    try:
+        with transaction.atomic():
+            locked = Member.objects.select_for_update().get(pk=member.pk)
+            if locked.erased_at is not None:
+                raise InvalidStatus("An erased member's data stays erased.", param="status")
+            changed = [name for name, value in values.items() if getattr(locked, name) != value]
+            for name in changed:
+                setattr(locked, name, values[name])
+            if "marketing_consent" in changes:
+                changed += consent_apply(locked, consent=bool(changes["marketing_consent"]), now=now)
+            if changed:
+                locked.save(update_fields=[*changed, "updated_at"])
+    except IntegrityError as exc:
+        _raise_if_taken(locked, exc, card_supplied=False)
+        raise
+    for name in Member._meta.concrete_fields:
+        setattr(member, name.attname, getattr(locked, name.attname))
     return member
 
 

@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils.timezone import localtime
 
 from loyalty.program.loading import program_load
-from members.services import member_consent_set
+from members.services import member_update
 from tests.support.api import purchase
 from tests.support.subscriptions import pay, subscribe
 from tests.support.tiers import TIERS
@@ -93,7 +93,7 @@ def test_the_page_costs_the_same_queries_with_three_entries_as_with_thirty(staff
 
 
 def test_consent_shows_since_when(staff, member, now):
-    member_consent_set(member=member, consent=True, now=now)
+    member_update(member=member, marketing_consent=True, now=now)
 
     panel = page_of(staff, member)
     panel = panel[panel.index('id="m360-member"') :]

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from members.errors import InvalidStatus
 from members.models import Member
-from members.services import member_consent_set, member_enroll, member_set_status
+from members.services import member_enroll, member_set_status, member_update
 from privacy.services import member_erase
 
 NOW = dt.datetime(2026, 3, 15, 12, 0, tzinfo=dt.UTC)
@@ -40,13 +40,13 @@ def test_enrolling_without_consent_dates_nothing():
 def test_withdrawing_keeps_when_it_was_given_and_giving_again_moves_it():
     member = member_enroll(email="a@example.com", marketing_consent=True, now=NOW)
 
-    member_consent_set(member=member, consent=False, now=LATER)
+    member_update(member=member, marketing_consent=False, now=LATER)
     stored = Member.objects.get(pk=member.pk)
     assert (stored.marketing_consent, stored.marketing_consent_given_at, stored.marketing_consent_withdrawn_at) == (
         False, NOW, LATER,
     )  # fmt: skip
 
-    member_consent_set(member=member, consent=True, now=LATER + dt.timedelta(days=1))
+    member_update(member=member, marketing_consent=True, now=LATER + dt.timedelta(days=1))
     stored = Member.objects.get(pk=member.pk)
     assert stored.marketing_consent and stored.marketing_consent_given_at == LATER + dt.timedelta(days=1)
     assert stored.marketing_consent_withdrawn_at == LATER
@@ -56,7 +56,7 @@ def test_withdrawing_keeps_when_it_was_given_and_giving_again_moves_it():
 def test_setting_what_is_set_keeps_its_date():
     member = member_enroll(email="a@example.com", marketing_consent=True, now=NOW)
 
-    member_consent_set(member=member, consent=True, now=LATER)
+    member_update(member=member, marketing_consent=True, now=LATER)
 
     assert Member.objects.get(pk=member.pk).marketing_consent_given_at == NOW
 
