@@ -58,24 +58,32 @@ class Member360:
     approval_limit: int | None
 
 
-def member_360_of(*, member: Member, now: dt.datetime) -> Member360:
-    """The member's page at `now` (one query per block, none per ledger entry)."""
+def member_360_of(*, member: Member, now: dt.datetime, shop_id: int | None = None) -> Member360:
+    """The member's page at `now` (one query per block, none per ledger entry). With `shop_id` (a shop's own
+    staff), the entries are that shop's only and adjustments waiting are not shown."""
     program = program_get()
     account = Account.objects.filter(member=member).first()
     balance = balance_of(account)
     entries = []
     if account is not None:
+        rows = LedgerEntry.objects.filter(account=account)
+        if shop_id is not None:
+            rows = rows.filter(shop_id=shop_id)
         entries = list(
-            LedgerEntry.objects.filter(account=account)
-            .select_related("shop", "transaction", "adjustment")  # an adjustment's note shows beside its entry
-            .order_by("-id")[:LAST_ENTRIES]
+            rows.select_related(
+                "shop", "transaction", "adjustment"
+            ).order_by("-id")[  # an adjustment's note shows beside its entry
+                :LAST_ENTRIES
+            ]
         )
     subscription = (
         Subscription.objects.filter(member=member).select_related("plan").order_by("-current_period_end", "-id").first()
     )
-    pending = list(
-        Adjustment.objects.filter(member=member, status=Adjustment.Status.PENDING_APPROVAL).order_by("-id")[:5]
-    )
+    pending = []
+    if shop_id is None:
+        pending = list(
+            Adjustment.objects.filter(member=member, status=Adjustment.Status.PENDING_APPROVAL).order_by("-id")[:5]
+        )
     return Member360(
         member=member, account=account, balance=balance,
         value=money_str(Decimal(balance.available) * program.point_value, program.currency), currency=program.currency,

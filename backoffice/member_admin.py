@@ -20,7 +20,7 @@ from backoffice.member_360 import member_360_of
 from loyalty.adjustments.models import Adjustment
 from loyalty.adjustments.services import NOTE_MAX_LENGTH, points_adjust
 from loyalty.ledger.entries import MAX_POINTS
-from loyalty.shops.admin import ShopCustomerScopedAdmin
+from loyalty.shops.admin import ShopCustomerScopedAdmin, staff_shop_id
 from members.cards import is_ascii_digits
 from members.errors import DomainError
 from members.models import Member
@@ -207,7 +207,7 @@ class MemberAdmin(ShopCustomerScopedAdmin, ModelAdmin):
         return super().change_view(request, object_id, form_url, extra_context)
 
     def _context_360(self, request: HttpRequest, member: Member, *, adjust_form: AdjustForm) -> dict:
-        view = member_360_of(member=member, now=timezone.now())
+        view = member_360_of(member=member, now=timezone.now(), shop_id=staff_shop_id(request))
         by_member = f"?member__id__exact={member.pk}"
         links = [
             ("Transactions", reverse("admin:loyalty_transaction_changelist") + by_member),

@@ -16,8 +16,9 @@ SHOP_STAFF = "Shop staff"
 
 VIEW = ("view",)
 
-# Apps whose models are the program's (Django's own, Celery beat's and axes' are left to superusers).
-PROJECT_APPS = ("members", "loyalty", "rewards", "privacy", "backoffice")
+# Apps whose models are the program's, and the schedule of its jobs (Django's own and axes' are left to
+# superusers).
+PROJECT_APPS = ("members", "loyalty", "rewards", "privacy", "backoffice", "django_celery_beat")
 
 # Who may call the API, who is staff and which staff belongs to a shop: superusers only. The audit log is
 # given back below, to read only.

@@ -278,6 +278,11 @@ AXES_VERBOSE = False
 # axes warns when addresses are not a lock criterion; here they are left out on purpose (see above).
 SILENCED_SYSTEM_CHECKS += ["axes.W006"]
 
+# Staff log in through the admin's form; one opened directly (no ?next=) lands on the dashboard, not on
+# Django's default /accounts/profile/, which this project does not have.
+LOGIN_URL = "admin:login"
+LOGIN_REDIRECT_URL = "admin:index"
+
 # The admin's theme (django-unfold). Its CSS, fonts and scripts ship in the package and are served as static
 # files: nothing is fetched from outside at run time.
 UNFOLD = {

@@ -3,13 +3,14 @@ confirmation page, through the adjustment services, as `staff:<username>` (four-
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Case, IntegerField, Value, When
+from django.db.models import BooleanField, Case, IntegerField, Value, When
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.utils.timezone import localtime
 from unfold.admin import ModelAdmin
 
@@ -42,6 +43,15 @@ class AdjustmentAdmin(ModelAdmin):
 
     class Media:
         css = {"all": ["loyalty/admin-lists.css", "loyalty/admin-adjustments.css"]}
+
+    def get_queryset(self, request):
+        # Whether the viewer asked for it: nobody is offered to approve their own.
+        mine = Case(
+            When(requested_by=f"staff:{request.user.get_username()}", then=Value(True)),
+            default=Value(False),
+            output_field=BooleanField(),
+        )
+        return super().get_queryset(request).annotate(asked_by_viewer=mine)
 
     def has_add_permission(self, request) -> bool:
         return False  # adjustments are asked for on the member's page (or through the API)
@@ -92,6 +102,8 @@ class AdjustmentAdmin(ModelAdmin):
     def decide(self, adjustment: Adjustment) -> str:
         if adjustment.status != Adjustment.Status.PENDING_APPROVAL:
             return ""
+        if getattr(adjustment, "asked_by_viewer", False):
+            return mark_safe('<span class="adjustment-yours">yours: another person decides</span>')  # noqa: S308 (a constant)
         return format_html(
             '<a class="adjustment-approve" href="{}">Approve</a><a class="adjustment-reject" href="{}">Reject</a>',
             reverse("admin:loyalty_adjustment_approve", args=[adjustment.pk]),

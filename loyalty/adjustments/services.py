@@ -23,12 +23,13 @@ from loyalty.earning.services import lot_expires_at
 from loyalty.idempotency.services import create_or_replay, replay
 from loyalty.ledger.entries import Cause, points_validate
 from loyalty.ledger.errors import InsufficientPoints, InvalidPoints
-from loyalty.ledger.locking import account_lock, member_id_of
+from loyalty.ledger.locking import account_lock, member_id_of, member_locked
 from loyalty.ledger.models import Account, LedgerEntry
 from loyalty.ledger.selectors import account_of
 from loyalty.ledger.services import account_credit, account_debit
 from loyalty.program.selectors import program_get
 from loyalty.shops.models import Shop
+from members.errors import MemberInactive
 from members.models import Member
 from members.public_ids import public_id_new
 
@@ -61,8 +62,10 @@ def points_adjust(
     `adjustment_approval_points`.
 
     With `shop` and `external_id` it is idempotent: the same request again returns the original.
+    A debit larger than the balance is refused at once, even one that would wait for approval; a closed (or
+    erased) member's points no longer change.
     Raises InsufficientPoints (nothing is written), InvalidPoints, PointsOutOfRange, InvalidReason,
-    InvalidNote, MemberNotFound, IdempotencyConflict."""
+    InvalidNote, MemberNotFound, MemberInactive, IdempotencyConflict."""
     _validate(points=points, reason=reason, note=note)
     if external_id is None:
         return _points_adjust(member=member, points=points, reason=reason, note=note, actor=actor, now=now,
@@ -97,8 +100,11 @@ def _points_adjust(
         existing = Adjustment.objects.filter(shop=shop, external_id=external_id).select_related("entry").first()
         if existing is not None:
             return AdjustmentResult(replay(existing, fingerprint, what="adjustment"), account)
+    _refuse_closed(account)
     program = program_get()
     limit = program.adjustment_approval_points
+    if points < 0 and account.available < -points:  # refused now, not after a second person looked at it
+        raise InsufficientPoints(available=account.available, requested=-points)
     adjustment = Adjustment(
         public_id=public_id_new("adj"), member_id=account.member_id, points=points, reason=reason, note=note,
         requested_by=actor, shop=shop, external_id=external_id or "", request_hash=fingerprint, created_at=now,
@@ -145,16 +151,25 @@ def _locked_pending(adjustment: Adjustment) -> tuple[Adjustment, Account]:
     return locked, account
 
 
+def _refuse_closed(account: Account) -> None:
+    """The member's status as committed now (read under the account lock): a closed or erased member's points
+    no longer change."""
+    if member_locked(member_id=account.member_id).status == Member.Status.CLOSED:
+        raise MemberInactive("The member is closed: their points no longer change.", param="member")
+
+
 @transaction.atomic
 def adjustment_approve(*, adjustment: Adjustment, approver: str, now: dt.datetime) -> AdjustmentResult:
     """Post a pending adjustment, as `approver` (`staff:<username>`), who must not be who asked for it.
 
     The balance is checked again now: a debit that would take it below zero is refused and stays pending.
     Two approvals at once post it once; the second is refused.
-    Raises SelfApproval, AdjustmentNotPending, AdjustmentNotFound, InsufficientPoints."""
+    Raises SelfApproval, AdjustmentNotPending, AdjustmentNotFound, InsufficientPoints, MemberInactive (the
+    member was closed meanwhile)."""
     adjustment, account = _locked_pending(adjustment)
     if not approver or approver == adjustment.requested_by:
         raise SelfApproval(param="approver")
+    _refuse_closed(account)
     adjustment.entry = _post(account, adjustment, actor=approver, now=now)
     adjustment.status, adjustment.decided_by, adjustment.decided_at = Adjustment.Status.POSTED, approver, now
     adjustment.save(update_fields=["entry", "status", "decided_by", "decided_at"])

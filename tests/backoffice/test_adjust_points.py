@@ -95,6 +95,9 @@ def test_the_requester_cannot_approve_their_own_a_second_person_can(staff_with, 
                       "loyalty.approve_adjustment")  # fmt: skip
     adjust(both, member, 2000)
     own = Adjustment.objects.get(requested_by="staff:carla")
+    listed = text(both.get(ADJUSTMENTS, secure=True))
+    assert f"{ADJUSTMENTS}{own.pk}/approve/" not in listed and "yours: another person decides" in listed
+    assert f"{ADJUSTMENTS}{adjustment.pk}/approve/" in listed  # the other person's is carla's to decide
 
     refused = both.post(f"{ADJUSTMENTS}{own.pk}/approve/", {"post": "yes"}, secure=True, follow=True)
     assert "Not done: An adjustment must be approved by someone other than who asked for it." in text(refused)
@@ -114,7 +117,7 @@ def test_the_requester_cannot_approve_their_own_a_second_person_can(staff_with, 
 
 def test_a_rejected_adjustment_writes_nothing_to_the_ledger(agent, approver, member_with_points, program_set):
     program_set(adjustment_approval_points=1000)
-    member = member_with_points(100)
+    member = member_with_points(8000)
     adjust(agent, member, -5000, reason="fraud")
     adjustment = Adjustment.objects.get()
 
@@ -122,7 +125,7 @@ def test_a_rejected_adjustment_writes_nothing_to_the_ledger(agent, approver, mem
 
     adjustment.refresh_from_db()
     assert adjustment.status == "rejected" and adjustment.decided_by == "staff:bruno" and adjustment.entry is None
-    assert account_of(member).available == 100
+    assert account_of(member).available == 8000
     assert LogEntry.objects.get(user__username="bruno").get_change_message().startswith("Rejected adjustment")
 
 

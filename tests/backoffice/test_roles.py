@@ -22,11 +22,11 @@ MATRIX = {
     "axes.accessfailurelog":         ("vcd",  "-",     "-",     "-"),
     "axes.accesslog":                ("vcd",  "-",     "-",     "-"),
     "backoffice.auditlogentry":      ("v",    "v",     "-",     "-"),
-    "django_celery_beat.clockedschedule": ("vacd", "-", "-",    "-"),
-    "django_celery_beat.crontabschedule": ("vacd", "-", "-",    "-"),
-    "django_celery_beat.intervalschedule": ("vacd", "-", "-",   "-"),
-    "django_celery_beat.periodictask": ("vacd", "-",   "-",     "-"),
-    "django_celery_beat.solarschedule": ("vacd", "-",  "-",     "-"),
+    "django_celery_beat.clockedschedule": ("vacd", "vacd", "-",    "-"),
+    "django_celery_beat.crontabschedule": ("vacd", "vacd", "-",    "-"),
+    "django_celery_beat.intervalschedule": ("vacd", "vacd", "-",   "-"),
+    "django_celery_beat.periodictask": ("vacd", "vacd",   "-",     "-"),
+    "django_celery_beat.solarschedule": ("vacd", "vacd",  "-",     "-"),
     "loyalty.account":               ("v",    "v",     "v",     "-"),
     "loyalty.apikey":                ("vac",  "-",     "-",     "-"),
     "loyalty.campaign":              ("vacd", "vacd",  "v",     "-"),
@@ -132,6 +132,8 @@ def test_a_support_agent_is_refused_api_keys_users_and_groups(staff_client):
                 f"/admin/auth/user/{support.user.pk}/change/", "/admin/backoffice/auditlogentry/"]:  # fmt: skip
         assert get(support, url).status_code == 403, url
     assert get(support, "/admin/members/member/").status_code == 200
+    refusal = get(support, "/admin/loyalty/apikey/").content.decode()  # says why, and the way back
+    assert "Not allowed for your role" in refusal and 'href="/admin/"' in refusal
 
 
 def test_a_program_manager_is_refused_api_keys_and_users_but_reads_the_audit_log(staff_client):

@@ -189,3 +189,14 @@ def test_a_shops_list_costs_the_same_queries_however_many_rows(sales, shop_a_sta
     assert len(response.context["cl"].result_list) > 1
     assert len(many) == len(few)
     assert Transaction.objects.filter(shop=shop).count() == 6
+
+
+def test_a_member_page_shows_a_shops_staff_only_its_shops_entries(shop, other_shop, member, now, shop_a_staff):
+    """A customer of both shops: the member page's last entries hold shop A's purchase, never shop B's."""
+    mine, theirs = buy(shop, member, "20.00", now), buy(other_shop, member, "30.00", now)
+
+    response = get(shop_a_staff, f"/admin/members/member/{member.pk}/change/")
+
+    page = response.content.decode()
+    assert mine.public_id in page and theirs.public_id not in page
+    assert {entry.shop_id for entry in response.context["m360"].entries} == {shop.pk}

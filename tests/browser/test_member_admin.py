@@ -60,6 +60,13 @@ def test_find_a_member_by_card_read_balance_and_tier_and_adjust_points(page, sit
     assert page.evaluate("document.documentElement.scrollWidth") <= 1280
     screenshot(page, "admin-member")
 
+    page.set_viewport_size({"width": 820, "height": 1180})  # a tablet: the ledger scrolls inside its card
+    box = page.locator("#ledger").evaluate(
+        "box => [box.getBoundingClientRect().right, box.parentElement.getBoundingClientRect().right]"
+    )
+    assert page.evaluate("document.documentElement.scrollWidth") <= 820
+    assert box[0] <= box[1], f"the ledger box overflows its card at 820 px: {box}"
+
 
 def test_a_second_person_approves_an_adjustment_above_the_limit(page, site, member, program_set, screenshot):
     program_set(adjustment_approval_points=1000)
@@ -85,6 +92,10 @@ def test_a_second_person_approves_an_adjustment_above_the_limit(page, site, memb
     assert page.evaluate("document.documentElement.scrollWidth") <= 1280
     widths = page.locator("#result_list").evaluate("t => [t.scrollWidth, t.closest('[data-simplebar]').clientWidth]")
     assert widths[0] <= widths[1], f"a column is cut off at 1280 px: {widths}"
+    page.set_viewport_size({"width": 820, "height": 1180})  # a tablet: the note stays in words, not letters
+    why = page.locator("#result_list tbody tr").first.locator("td.field-why")
+    assert why.evaluate("cell => cell.getBoundingClientRect().width") >= 120
+    page.set_viewport_size({"width": 1280, "height": 800})
     page.locator("a.adjustment-approve").first.click()
     expect(page.locator("#confirmation")).to_contain_text("+2,500 points are written to the member")
     page.get_by_role("button", name="Yes, approve").click()

@@ -85,3 +85,12 @@ def test_an_operator_can_unlock_a_username_early(staff, settings):
     call_command("axes_reset_username", "ada")
 
     assert log_in(client, "ada", PASSWORD).status_code == 302
+
+
+def test_logging_in_on_the_login_page_itself_lands_on_the_dashboard(staff):
+    """Opened directly (no ?next=), the login page used to send staff to Django's /accounts/profile/: a 404."""
+    client = Client(HTTP_HOST="127.0.0.1")
+
+    response = client.post("/admin/login/", {"username": "ada", "password": PASSWORD}, secure=True)
+
+    assert response.status_code == 302 and response["Location"] == "/admin/"

@@ -10,6 +10,9 @@ from loyalty.adjustments.services import adjustment_approve, adjustment_reject, 
 from loyalty.idempotency.errors import IdempotencyConflict
 from loyalty.ledger.errors import InsufficientPoints, InvalidPoints, PointsOutOfRange
 from loyalty.ledger.models import LedgerEntry, PointLot
+from members.errors import MemberInactive
+from members.services import member_set_status
+from privacy.services import member_erase
 from tests.support.api import balance
 from tests.support.state import db_state
 
@@ -137,6 +140,38 @@ def test_approval_checks_the_balance_again(member_with_points, now):
 
     assert Adjustment.objects.get(pk=pending.pk).status == Status.PENDING_APPROVAL
     assert balance(member) == (5000, 0, 0)
+
+
+def test_a_debit_larger_than_the_balance_is_refused_at_once_even_above_the_limit(member_with_points, now):
+    member = member_with_points(839)
+    before = db_state()
+
+    with pytest.raises(InsufficientPoints):
+        adjust(member, -999_999, now)
+
+    assert db_state() == before  # nothing waits for a second person who could only refuse it
+
+
+def test_a_closed_members_points_no_longer_change(member_with_points, now):
+    member = member_with_points(500)
+    pending = adjust(member, 6000, now).adjustment
+    member_erase(member=member, actor="staff:root", now=now)
+    before = db_state()
+
+    with pytest.raises(MemberInactive):
+        adjust(member, 20, now)
+    with pytest.raises(MemberInactive):
+        adjustment_approve(adjustment=pending, approver="staff:bob", now=now)
+
+    assert db_state() == before
+
+
+def test_a_suspended_members_points_can_still_be_corrected(member_with_points, now):
+    member = member_with_points(500)
+    member_set_status(member=member, status="suspended")
+
+    assert adjust(member, -100, now, reason="fraud").adjustment.status == Status.POSTED
+    assert balance(member) == (400, 0, 0)
 
 
 def test_a_rejected_adjustment_writes_nothing_and_cannot_be_approved(member, now):
