@@ -64,4 +64,4 @@ class Adjustment(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"adjustment {self.public_id}: {self.points:+d} {self.status}"
+        return f"adjustment {self.public_id}: {self.points:+d} ({self.get_status_display().lower()})"

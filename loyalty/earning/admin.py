@@ -5,6 +5,7 @@ from unfold.admin import ModelAdmin
 
 from loyalty.admin_base import ReadOnlyAdmin
 from loyalty.earning.models import Campaign, Transaction
+from loyalty.money import money_str
 from loyalty.program.selectors import settings_cache_clear
 from loyalty.shops.admin import ShopScopedAdmin
 
@@ -22,10 +23,17 @@ class CampaignAdmin(ModelAdmin):
 
 @admin.register(Transaction)
 class TransactionAdmin(ShopScopedAdmin, ReadOnlyAdmin):
-    list_display = ["public_id", "shop", "external_id", "member", "total", "currency", "points", "refunded_amount",
-                    "occurred_at"]  # fmt: skip
+    list_display = ["public_id", "shop", "external_id", "member", "amount", "points", "refunded", "occurred_at"]
     list_filter = ["shop", "points_status"]
     list_select_related = ["shop", "member"]
     search_fields = ["=public_id", "=external_id", "=member__card_number"]
     show_full_result_count = False
     date_hierarchy = "occurred_at"
+
+    @admin.display(description="total", ordering="total")
+    def amount(self, txn: Transaction) -> str:
+        return f"{money_str(txn.total, txn.currency)} {txn.currency}"  # the currency's minor units, not the column's
+
+    @admin.display(description="refunded", ordering="refunded_amount")
+    def refunded(self, txn: Transaction) -> str:
+        return money_str(txn.refunded_amount, txn.currency)
