@@ -23,7 +23,7 @@ from loyalty.earning.services import lot_expires_at
 from loyalty.idempotency.services import create_or_replay, replay
 from loyalty.ledger.entries import Cause, points_validate
 from loyalty.ledger.errors import InsufficientPoints, InvalidPoints
-from loyalty.ledger.locking import account_lock, member_id_of, member_locked
+from loyalty.ledger.locking import account_lock_for, member_id_of
 from loyalty.ledger.models import Account, LedgerEntry
 from loyalty.ledger.selectors import account_of
 from loyalty.ledger.services import account_credit, account_debit
@@ -95,7 +95,7 @@ def _points_adjust(
     *, member: Member, points: int, reason: str, note: str, actor: str, now: dt.datetime, shop: Shop | None,
     external_id: str | None, fingerprint: str,
 ) -> AdjustmentResult:  # fmt: skip
-    account = account_lock(member_id=member_id_of(member))
+    account = account_lock_for(member_id=member_id_of(member))  # the member row locked with it, as committed now
     if external_id is not None:
         existing = Adjustment.objects.filter(shop=shop, external_id=external_id).select_related("entry").first()
         if existing is not None:
@@ -142,7 +142,7 @@ def _locked_pending(adjustment: Adjustment) -> tuple[Adjustment, Account]:
     """The account locked first (the lock order of every ledger write), then the adjustment re-read."""
     if not isinstance(adjustment, Adjustment) or adjustment.pk is None:
         raise AdjustmentNotFound(param="adjustment")
-    account = account_lock(member_id=adjustment.member_id)
+    account = account_lock_for(member_id=adjustment.member_id)
     locked = Adjustment.objects.select_for_update(of=("self",)).select_related("shop").filter(pk=adjustment.pk).first()
     if locked is None:
         raise AdjustmentNotFound(param="adjustment")
@@ -152,9 +152,9 @@ def _locked_pending(adjustment: Adjustment) -> tuple[Adjustment, Account]:
 
 
 def _refuse_closed(account: Account) -> None:
-    """The member's status as committed now (read under the account lock): a closed or erased member's points
-    no longer change."""
-    if member_locked(member_id=account.member_id).status == Member.Status.CLOSED:
+    """The member's status as committed now (locked with the account): a closed or erased member's points no
+    longer change."""
+    if account.member.status == Member.Status.CLOSED:
         raise MemberInactive("The member is closed: their points no longer change.", param="member")
 
 

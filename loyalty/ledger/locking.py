@@ -24,11 +24,18 @@ def account_lock(*, member_id: int) -> Account:
     return account
 
 
-def account_lock_for(*, public_id: str | None = None, card_number: str | None = None) -> Account:
-    """Lock the account of the member with this public id or card number, member loaded, in one query.
+def account_lock_for(
+    *, public_id: str | None = None, card_number: str | None = None, member_id: int | None = None
+) -> Account:
+    """Lock the account of the member with this public id, card number or id, member loaded, in one query.
 
     Raises MemberNotFound (param `member` or `card_number`)."""
-    where, param = ({"public_id": public_id}, "member") if public_id else ({"card_number": card_number}, "card_number")
+    if member_id is not None:
+        where, param = {"pk": member_id}, "member"
+    elif public_id:
+        where, param = {"public_id": public_id}, "member"
+    else:
+        where, param = {"card_number": card_number}, "card_number"
     # The member row is locked too: a status change committed while this waited for the account (an erasure
     # holds it) is then what this reads, not the row as it was when the statement began.
     matching = (
