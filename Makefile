@@ -6,7 +6,7 @@ PORT ?= 8000
 PYTEST_ARGS ?=
 CELERY_WORKER := $(BIN)/celery -A config worker --beat
 
-.PHONY: run test lint lock migrate worker clean bench-earn bench-jobs
+.PHONY: run test lint lock migrate worker clean bench-earn bench-jobs messages
 
 # Every install takes its versions from this file (pyproject.toml keeps the ranges the project works with),
 # so a run does not depend on what upstream released today. `make lock` regenerates it.
@@ -70,6 +70,12 @@ lint: $(VENV)/.installed-test
 
 migrate: $(VENV)/.installed
 	$(BIN)/python manage.py migrate
+
+# The portal's translations: new strings from its templates and code into members/portal/locale/*/django.po
+# (untranslated; gone ones dropped; needs GNU gettext), then every .po compiled to its committed .mo with polib.
+# Translate what is new, run it again, commit both; tests/members/portal/test_i18n.py fails until then.
+messages: $(VENV)/.installed
+	$(BIN)/python manage.py portal_messages
 
 # The worker (with embedded beat) alone, for when the web server runs elsewhere. Run exactly one beat.
 worker: $(VENV)/.installed
