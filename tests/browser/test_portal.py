@@ -27,7 +27,7 @@ from tests.support.portal import signin_token
 
 PHONE = {"width": 360, "height": 780}
 DEMO_PROGRAM = Path(__file__).resolve().parents[2] / "demo" / "program.json"
-# Grace's purchases at the demo shop: (total, days ago); 1,290 points, Silver, some way to Gold.
+# Grace's purchases at the demo shop: (total, days ago); 1,400 points (Silver earns 1.25 x once reached).
 PURCHASES = [("842.00", 28), ("129.90", 21), ("18.20", 9), ("299.40", 2)]
 LANGUAGES = {"en": "en-GB", "de": "de-DE"}
 
@@ -112,7 +112,7 @@ def test_a_member_signs_in_through_the_mailed_link_and_sees_their_balance(phone,
     sign_in(page, site.url, grace.email)
 
     expect(page.get_by_role("heading", level=1)).to_contain_text("Grace")
-    expect(page.get_by_test_id("balance-available")).to_contain_text("1,290")
+    expect(page.get_by_test_id("balance-available")).to_contain_text("1,400")
     expect(page.get_by_test_id("tier-name")).to_contain_text("Silver")
     expect(page.get_by_test_id("card-number")).to_contain_text(grace.card_number)
     assert_fits(page)
@@ -169,7 +169,7 @@ def test_a_member_switches_to_german_and_stays_german(phone, site, grace):
     switch_language(page, "de")
 
     expect(page).to_have_url(f"{site.url}/portal/")
-    expect(page.get_by_test_id("balance-available")).to_contain_text("1.290")
+    expect(page.get_by_test_id("balance-available")).to_contain_text("1.400")
     expect(page.get_by_role("navigation")).to_contain_text("Prämien")
     grace.refresh_from_db()
     assert grace.locale == "de"
@@ -194,7 +194,7 @@ def test_a_member_redeems_a_reward_and_sees_the_voucher(phone, site, grace):
     voucher = code.inner_text().strip()
     assert_fits(page)
     page.get_by_role("navigation").get_by_role("link", name="Overview").click()
-    expect(page.get_by_test_id("balance-available")).to_contain_text("990")
+    expect(page.get_by_test_id("balance-available")).to_contain_text("1,100")
     page.get_by_role("navigation").get_by_role("link", name="Vouchers").click()
     expect(page.get_by_test_id("voucher").filter(has_text=voucher)).to_have_attribute("data-status", "issued")
 
@@ -223,7 +223,8 @@ def test_a_member_closes_their_account(phone, site, grace):
     assert_fits(page)
     page.get_by_test_id("confirm").click()
 
-    expect(page.get_by_test_id("login-email")).to_be_visible()
+    expect(page.get_by_test_id("goodbye")).to_be_visible()
+    assert_fits(page)
     grace.refresh_from_db()
     assert grace.status == Member.Status.CLOSED and "grace" not in grace.email
     page.goto(f"{site.url}/portal/")

@@ -11,7 +11,8 @@ import pytest
 from django.conf import settings
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext, pgettext
 
 from loyalty.ledger.services import points_credit
 from members.models import Member
@@ -100,6 +101,16 @@ def test_translations_keep_the_placeholders_of_the_english():
             assert sorted(PLACEHOLDER.findall(text)) == english, f"{entry.msgid!r} -> {text!r}"
 
 
+def test_the_portal_says_what_its_po_says_whatever_other_apps_translate():
+    """Django merges every app's catalogue; the portal's must win (the admin's "History" is "Geschichte", the
+    portal's "Verlauf")."""
+    entries = [entry for entry in po_entries() if not entry.msgid_plural]
+    with translation.override(GERMAN):
+        for entry in entries:
+            said = pgettext(entry.msgctxt, entry.msgid) if entry.msgctxt else gettext(entry.msgid)
+            assert said == entry.msgstr, entry.msgid
+
+
 def test_the_committed_mo_is_the_po_compiled():
     for language in translations.LANGUAGES:
         committed = translations.mo_path(language).read_bytes()
@@ -159,7 +170,7 @@ def test_a_german_member_reads_german_with_german_numbers_and_dates(rich):
     page = overview(rich, "de")
 
     assert html_lang(page) == "de"
-    assert "Übersicht" in page and "Abmelden" in page and "Hallo Jürgen" in page
+    assert "Übersicht" in page and "Verlauf" in page and "Abmelden" in page and "Hallo Jürgen" in page
     assert re.search(r"\b1\.234\b", text_of(page, "balance-available"))
     assert "Punkte" in page
     assert "Okt" in text_of(page, "next-expiry")
