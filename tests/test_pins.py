@@ -49,10 +49,11 @@ def test_every_dependency_of_every_extra_is_pinned_inside_its_range():
     assert not outside, f"pins outside pyproject.toml's ranges: {outside}; run `make lock`"
 
 
-def _installed_closure() -> dict[str, str]:
-    """Every distribution the test install pulled in, by the requirements of the installed metadata: name -> version."""
+def _installed_closure(extras: set[str]) -> dict[str, str]:
+    """Every distribution the project with `extras` needs, by the requirements of the installed metadata:
+    name -> installed version."""
     seen: dict[str, str] = {}
-    todo = [(PROJECT, frozenset(TEST_EXTRAS))]
+    todo = [(PROJECT, frozenset(extras))]
     while todo:
         name, extras = todo.pop()
         dist = metadata.distribution(name)
@@ -73,7 +74,7 @@ def test_everything_the_test_install_brought_is_pinned_at_the_version_installed(
     """`make test` ran `pip install -c requirements/constraints.txt -e '.[test]'`: every package it brought, direct
     or not, must be pinned, and at the version installed (else the file changed and `make` re-installs)."""
     pinned = pins()
-    installed = _installed_closure()
+    installed = _installed_closure(TEST_EXTRAS)
 
     assert len(installed) > 20  # the walk did reach the transitive dependencies
     assert {name: version for name, version in installed.items() if pinned.get(name) != version} == {}
@@ -100,3 +101,16 @@ def test_every_pip_install_takes_the_constraints(path):
         and "$(LOCK_VENV)" not in line  # make lock
     ]
     assert not floating, f"{path} installs without the constraints: {floating}"
+
+
+@pytest.mark.parametrize("extra", ["redis", "prod"])
+def test_the_production_extras_bring_what_kombus_redis_transport_imports(extra):
+    """Issue 9, item 24: with bare `redis`, kombu's Redis transport failed on `import packaging` (only kombu's own
+    `redis` extra brings it), so the worker and beat could not start on a Redis broker. The extras ask for
+    celery[redis]; .ci/prod-services installs `.[prod]` alone and starts both. (The test install holds every
+    package `prod` needs, so their metadata can be walked here.)"""
+    needed = _installed_closure({extra})
+    pinned = pins()
+
+    assert {"celery", "kombu", "redis", "packaging"} <= needed.keys()
+    assert {name: version for name, version in needed.items() if pinned.get(name) != version} == {}
