@@ -47,6 +47,7 @@ lock:
 # earlier runs), then run a Celery worker with embedded beat in the background and the web server in the
 # foreground. Ctrl-C stops both.
 run: export DEBUG = 1
+run: export EMAIL_FILE_PATH ?= $(CURDIR)/var/mail
 run: $(VENV)/.installed
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py load_program demo/program.json

@@ -70,9 +70,9 @@ def member_360_of(*, member: Member, now: dt.datetime, shop_id: int | None = Non
         if shop_id is not None:
             rows = rows.filter(shop_id=shop_id)
         entries = list(
-            rows.select_related(
-                "shop", "transaction", "adjustment"
-            ).order_by("-id")[  # an adjustment's note shows beside its entry
+            rows.select_related("shop", "transaction", "adjustment").order_by(
+                "-id"
+            )[  # an adjustment's note shows beside its entry
                 :LAST_ENTRIES
             ]
         )

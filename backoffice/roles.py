@@ -43,6 +43,7 @@ SUPPORT_AGENT_PERMISSIONS = [
     ("loyalty", "plan", VIEW),
     ("loyalty", "campaign", VIEW),
     ("loyalty", "shop", VIEW),
+    ("loyalty", "message", VIEW),  # what was mailed to a member, and whether it went
 ]
 
 # Read-only; the admins scope every one of these to the user's own shop (loyalty.shops.admin.ShopScopedAdmin).

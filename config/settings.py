@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.humanize",
     "rest_framework",
     "django_filters",
     "drf_spectacular",
@@ -40,6 +41,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "axes",
     "members",
+    "members.portal",
     "loyalty",
     "rewards",
     "privacy",
@@ -133,6 +135,26 @@ SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024  # docs/API.md: a body over 256 KiB is refused
+
+# --- Mail (members' sign-in links and messages) ---------------------------------------------------------
+# EMAIL_URL in django-environ's syntax (smtp+tls://user:pass@host:587); the default prints mails to the console.
+# With EMAIL_FILE_PATH set to a folder, every mail is written there as a file instead (`make run`: var/mail).
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default="")
+if EMAIL_FILE_PATH:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    Path(EMAIL_FILE_PATH).mkdir(parents=True, exist_ok=True)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Loyalty <loyalty@localhost>")
+# Links in mails are absolute, built from this (no trailing slash).
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+
+# --- Member portal ------------------------------------------------------------------------------------------
+# A sign-in link works once, within PORTAL_SIGNIN_LINK_MINUTES; at most PORTAL_SIGNIN_LIMIT links are sent per
+# email address and per client address in that window. A member's session ends after 30 days without a visit.
+PORTAL_SIGNIN_LINK_MINUTES = env.int("PORTAL_SIGNIN_LINK_MINUTES", default=15)
+PORTAL_SIGNIN_LIMIT = env.int("PORTAL_SIGNIN_LIMIT", default=5)
+PORTAL_SESSION_DAYS = env.int("PORTAL_SESSION_DAYS", default=30)
 
 # --- Cache (throttling counters): per process by default, Redis in production -----------------------
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
@@ -236,6 +258,7 @@ CELERY_BEAT_SCHEDULE: dict = {
     "purge-idempotency-keys": {"task": "loyalty.tasks.purge_idempotency_keys", "schedule": crontab(minute=45)},
     "expire-vouchers": {"task": "rewards.tasks.expire_vouchers", "schedule": crontab(minute=15)},
     "renew-subscriptions": {"task": "loyalty.tasks.renew_subscriptions", "schedule": crontab(minute="*/15")},
+    "deliver-messages": {"task": "loyalty.tasks.deliver_messages", "schedule": 60.0},
 }
 
 # --- Logging: one setup for web, worker and beat (config/celery.py hands Celery's logging to this) -------------

@@ -2,10 +2,10 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.urls import include, path
 from django.views import defaults
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config.api_errors import is_api, json_404, json_500
-from config.landing import landing
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None):
@@ -17,7 +17,9 @@ def server_error(request: HttpRequest):
 
 
 urlpatterns = [
-    path("", landing, name="landing"),
+    # The front door is the members' portal (its sign-in for a visitor); staff go to /admin/, shops to /api/docs/.
+    path("", RedirectView.as_view(pattern_name="portal:home", http_method_names=["get", "head"]), name="landing"),
+    path("portal/", include("members.portal.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("loyalty.api.urls")),
     path("api/v1/", include("rewards.urls")),

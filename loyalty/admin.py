@@ -5,6 +5,7 @@ from loyalty.earning import admin as earning_admin
 from loyalty.holds import admin as holds_admin
 from loyalty.jobs import admin as jobs_admin
 from loyalty.ledger import admin as ledger_admin
+from loyalty.messages import admin as messages_admin
 from loyalty.program import admin as program_admin
 from loyalty.shops import admin as shops_admin
 from loyalty.subscriptions import admin as subscriptions_admin
@@ -16,6 +17,7 @@ __all__ = [
     "holds_admin",
     "jobs_admin",
     "ledger_admin",
+    "messages_admin",
     "program_admin",
     "shops_admin",
     "subscriptions_admin",

@@ -3,7 +3,7 @@ from importlib import import_module
 from django.apps import AppConfig
 
 # The concerns with periodic jobs: each declares its jobs and their Celery tasks in its `tasks.py`.
-CONCERNS_WITH_TASKS = ("ledger", "earning", "holds", "tiers", "subscriptions", "idempotency")
+CONCERNS_WITH_TASKS = ("ledger", "earning", "holds", "tiers", "subscriptions", "idempotency", "messages")
 
 
 class LoyaltyConfig(AppConfig):

@@ -6,6 +6,7 @@ from loyalty.holds.models import Hold
 from loyalty.idempotency.models import IdempotentRequest
 from loyalty.jobs.models import JobStatus
 from loyalty.ledger.models import Account, LedgerEntry, LotAllocation, PointLot
+from loyalty.messages.models import Message
 from loyalty.program.models import Program
 from loyalty.shops.models import ApiKey, Shop, ShopStaff
 from loyalty.subscriptions.models import Plan, Subscription, SubscriptionEvent, SubscriptionPayment
@@ -22,6 +23,7 @@ __all__ = [
     "JobStatus",
     "LedgerEntry",
     "LotAllocation",
+    "Message",
     "PointLot",
     "Program",
     "Refund",

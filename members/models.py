@@ -70,3 +70,20 @@ class Member(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status == self.Status.ACTIVE
+
+
+class SignInLink(models.Model):
+    """A one-time sign-in link mailed to a member (the portal's passwordless sign-in). Only the SHA-256 of its
+    token is stored; it works once (`used_at`), until `expires_at`."""
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="+")
+    token_sha256 = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["expires_at"], name="signin_link_expiry")]
+
+    def __str__(self) -> str:
+        return f"sign-in link for member {self.member_id}"

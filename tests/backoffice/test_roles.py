@@ -32,6 +32,7 @@ MATRIX = {
     "loyalty.campaign":              ("vacd", "vacd",  "v",     "-"),
     "loyalty.hold":                  ("v",    "v",     "v",     "v"),
     "loyalty.ledgerentry":           ("v",    "v",     "v",     "v"),
+    "loyalty.message":               ("v",    "v",     "v",     "-"),
     "loyalty.jobstatus":             ("v",    "v",     "-",     "-"),
     "loyalty.plan":                  ("vac",  "vac",   "v",     "-"),
     "loyalty.program":               ("vc",   "vc",    "-",     "-"),  # one program: nobody adds a second

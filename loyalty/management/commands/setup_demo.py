@@ -3,21 +3,32 @@
 Only a key's hash is stored, so an earlier run's key cannot be shown again: each run revokes the demo keys
 earlier runs made and prints a new one, as its last line, `KEY=lk_...`, ready to paste into a shell."""
 
+import datetime as dt
 import os
+from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils import timezone
 
+from loyalty.earning.services import transaction_create
+from loyalty.idempotency.services import request_hash
+from loyalty.membership.services import member_enroll_with_account
+from loyalty.program.selectors import program_get
 from loyalty.shops.models import ApiKey, Shop
 from loyalty.shops.services import api_key_create, api_key_revoke
+from members.models import Member
 
 DEMO_SHOP = "demo-shop"
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD_VARIABLE = "DEMO_ADMIN_PASSWORD"  # noqa: S105 (the name of a variable)
 DEMO_PASSWORD_DEFAULT = "demo-loyalty"  # noqa: S105 (a published demo login, never for production)
 DEMO_KEY_NAME = "demo (setup_demo)"
+DEMO_MEMBER_EMAIL = "grace@example.com"
+# The demo member's purchases at the demo shop (external ids stay the same, so a second run adds nothing).
+DEMO_PURCHASES = [("demo-1", "42.50", 20), ("demo-2", "129.90", 9), ("demo-3", "18.20", 2)]
 
 
 class Command(BaseCommand):
@@ -45,14 +56,19 @@ class Command(BaseCommand):
             self._ensure_admin(password)
             revoked = self._revoke_earlier_demo_keys(shop)
             key, raw_key = api_key_create(shop=shop, scopes=list(ApiKey.SCOPES), name=DEMO_KEY_NAME)
+        self._ensure_member(shop)
 
         base = f"http://127.0.0.1:{port}"
+        mails = (
+            f"the sign-in mail is written to {settings.EMAIL_FILE_PATH}/" if settings.EMAIL_FILE_PATH
+            else "the sign-in mail is printed by the worker"
+        )  # fmt: skip
         shown_password = password if password == DEMO_PASSWORD_DEFAULT else f"${DEMO_PASSWORD_VARIABLE}"
         self.stdout.write(
             "\n".join(
                 [
                     "Demo ready.",
-                    f"  Start:    {base}/",
+                    f"  Portal:   {base}/portal/  (sign in as the demo member {DEMO_MEMBER_EMAIL}; {mails})",
                     f"  Admin:    {base}/admin/  (login {DEMO_USERNAME} / {shown_password})",
                     f"  API docs: {base}/api/docs/",
                     f"  API base: {base}/api/v1/",
@@ -63,6 +79,20 @@ class Command(BaseCommand):
                 ]
             )
         )
+
+    def _ensure_member(self, shop: Shop) -> None:
+        """The demo member, with a few purchases behind them so the portal has something to show."""
+        member = Member.objects.filter(email=DEMO_MEMBER_EMAIL).first()
+        if member is None:
+            member = member_enroll_with_account(email=DEMO_MEMBER_EMAIL, first_name="Grace", last_name="Hopper")
+        now = timezone.now()
+        for external_id, total, days_ago in DEMO_PURCHASES:
+            body = {"member": member.public_id, "external_id": external_id, "total": total}
+            transaction_create(
+                shop=shop, member=member, external_id=external_id, currency=program_get().currency,
+                total=Decimal(total), occurred_at=now - dt.timedelta(days=days_ago), lines=None,
+                fingerprint=request_hash(body), now=now,
+            )  # fmt: skip
 
     def _revoke_earlier_demo_keys(self, shop: Shop) -> int:
         """Revokes the active keys earlier runs made (by their name); keys staff made are left alone."""

@@ -9,8 +9,11 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from loyalty.earning.models import Transaction
+from loyalty.ledger.selectors import account_of, balance_of
 from loyalty.shops.models import ApiKey, Shop
 from loyalty.shops.services import api_key_authenticate, api_key_create
+from members.models import Member
 
 REPO = Path(__file__).resolve().parents[3]
 KEY_LINE = re.compile(r"^KEY=(lk_[a-z0-9]{8}_[A-Za-z0-9]{32,})$")
@@ -37,7 +40,18 @@ def test_the_last_line_is_a_shell_assignment_of_a_working_key(demo_program):
     authenticated = api_key_authenticate(raw_key=key, now=timezone.now())
     assert authenticated is not None and authenticated.shop.code == "demo-shop"
     assert set(authenticated.scopes) == set(ApiKey.SCOPES)
-    assert "http://127.0.0.1:8123/\n" in output and "http://127.0.0.1:8123/admin/" in output
+    assert "http://127.0.0.1:8123/portal/" in output and "http://127.0.0.1:8123/admin/" in output
+
+
+def test_the_demo_member_can_sign_in_and_has_purchases_behind_them_once(demo_program, settings, tmp_path):
+    settings.EMAIL_FILE_PATH = str(tmp_path)
+    setup_demo()
+    output, _ = setup_demo()  # a second run adds nothing
+
+    member = Member.objects.get(email="grace@example.com")
+    assert "sign in as the demo member grace@example.com" in output and str(tmp_path) in output
+    assert Transaction.objects.filter(member=member).count() == 3
+    assert balance_of(account_of(member)).available > 0
 
 
 def test_a_rerun_revokes_the_earlier_demo_keys_and_leaves_other_keys_alone(demo_program):
