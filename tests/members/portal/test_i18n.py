@@ -218,7 +218,7 @@ def test_the_switch_changes_a_visitors_language_and_keeps_the_page(visitor, db):
     cookie = response.cookies[settings.LANGUAGE_COOKIE_NAME]
     assert cookie.value == "de" and cookie["httponly"] and cookie["samesite"] == "Lax" and cookie["max-age"]
     page = visitor.get("/portal/join", HTTP_ACCEPT_LANGUAGE="en").content.decode()
-    assert html_lang(page) == "de" and "Dem Programm beitreten" in page
+    assert html_lang(page) == "de" and "Jetzt Mitglied werden" in page
 
     switch(visitor, "en")
     assert html_lang(visitor.get("/portal/login").content.decode()) == "en"
