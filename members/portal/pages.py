@@ -25,7 +25,7 @@ def home(request: HttpRequest) -> HttpResponse:
     latest = entries_of(account).order_by("-id")[:LAST_ENTRIES]
     return render(request, "portal/home.html", {
         "member": member, "balance": balance, "currency": program.currency,
-        "value": Decimal(balance.available) * program.point_value,
+        "value": Decimal(balance.available) * program.point_value, "window_days": program.tier_window_days,
         "standing": tier_standing_of(member=member, account=account, program=program, now=timezone.now()),
         "next_expiry": next_expiry_of(account, program=program),
         "rows": [entry_row(entry) for entry in latest],
