@@ -202,12 +202,13 @@ def test_a_donation_thanks_the_member_and_issues_no_voucher(ada, program):
     assert Redemption.objects.filter(member=ada).count() == 1 and not Voucher.objects.exists()
 
 
-def test_the_pages_speak_german(funded):
+def test_numbers_follow_the_members_language(funded):
+    points_credit(member=funded, points=1000, now=timezone.now())
     Member.objects.filter(pk=funded.pk).update(locale="de")
 
     page = signed_in(funded).get("/portal/rewards").content.decode()
 
-    assert '<html lang="de">' in page
+    assert '<html lang="de">' in page and "1.450" in page and "3,50\N{NO-BREAK SPACE}EUR" in page
 
 
 def test_the_catalogue_query_count_does_not_grow_with_the_history(catalogue, django_assert_max_num_queries):
@@ -222,6 +223,8 @@ def test_the_catalogue_query_count_does_not_grow_with_the_history(catalogue, dja
             assert client.get("/portal/rewards").status_code == 200
         with django_assert_max_num_queries(BUDGET):
             assert client.get("/portal/rewards/COFFEE").status_code == 200
+        with django_assert_max_num_queries(BUDGET):
+            assert client.get("/portal/rewards/COFFEE/redeem").status_code == 200
         counts.append(len(queries))
 
     assert counts[0] == counts[1]
