@@ -12,11 +12,12 @@ from loyalty.holds.services import hold_create
 from loyalty.ledger.services import points_credit
 from loyalty.membership.services import member_enroll_with_account
 from loyalty.program.loading import program_load
+from loyalty.tiers.models import Tier
 from members.models import Member
 from tests.support.api import purchase
 from tests.support.portal import signed_in
 from tests.support.portal_pages import marked, one
-from tests.support.rewards import TIERS
+from tests.support.rewards import TIERS, tier_give
 
 BUDGET = 7  # session, member, account, qualifying points, next expiry (soonest, then its points), latest entries
 
@@ -129,3 +130,13 @@ def test_the_query_count_does_not_grow_with_the_history(program, tiers, django_a
         counts.append(len(queries))
 
     assert counts[0] == counts[1]
+
+
+def test_points_enough_for_the_next_tier_before_the_status_is_updated_say_so(api, ada, tiers):
+    bought(api, ada, "600.00", "order-1")
+    tier_give(ada, Tier.objects.get(code="bronze"))  # as before the purchase moved it up
+
+    page = signed_in(ada).get("/portal/").content
+
+    assert one(page, "tier-name").text == "Bronze"
+    assert one(page, "tier-progress").text == "You have reached Silver: it shows here once your status is next updated."
