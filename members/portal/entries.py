@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from django.db.models import QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 
 from loyalty.ledger.models import Account, LedgerEntry
 
@@ -62,7 +62,7 @@ def entry_words(entry: LedgerEntry) -> str:
     words = {
         Kind.BONUS: _("Bonus points"),
         Kind.ADJUST: _("Adjustment"),
-        Kind.EXPIRE: _("Expired"),
+        Kind.EXPIRE: pgettext("ledger entry", "Expired"),
         Kind.RELEASE: _("Points released"),
         Kind.ACTIVATE: _("Pending points now available"),
     }
