@@ -2,6 +2,7 @@
 closing the account (Art. 17)."""
 
 import json
+from decimal import Decimal
 
 from django.conf import settings
 from django.contrib import messages
@@ -44,18 +45,25 @@ def _perks(plan) -> list[str]:
     return [str(perk).replace("_", " ").strip().capitalize() for perk in plan.perks or [] if str(perk).strip()]
 
 
+def _multiplier(plan) -> Decimal:
+    """The plan's multiplier without trailing zeros (2, 1.5, 1.25), for the template to localise."""
+    return Decimal(f"{plan.multiplier.normalize():f}")
+
+
 @member_required
 @require_GET
 def subscription(request: HttpRequest) -> HttpResponse:
-    """The live plan (status, period end, perks, cancel or undo), or the plans on offer."""
+    """The live plan (status, period end, perks, cancel or undo), or the plans on offer. (The context says `live`:
+    base.html's nav names its link `subscription`.)"""
     live = subscription_live_of(request.member)
-    context = {"member": request.member, "subscription": live}
+    context = {"member": request.member, "live": live}
     if live is not None:
         word, badge = STATUS_WORDS.get(live.status, (live.status, ""))
         context |= {"status_word": word, "status_badge": badge, "perks": _perks(live.plan),
+                    "multiplier": _multiplier(live.plan),
                     "ends_at_period_end": live.status in ENDS_AT_PERIOD_END}  # fmt: skip
     else:
-        context["plans"] = [(plan, _perks(plan)) for plan in plans_on_offer()]
+        context["plans"] = [(plan, _perks(plan), _multiplier(plan)) for plan in plans_on_offer()]
     return render(request, "portal/subscription.html", context)
 
 
@@ -75,7 +83,7 @@ def subscription_cancel_view(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("Your plan is cancelled."))
         return redirect("portal:subscription")
-    context = {"member": request.member, "subscription": live, "perks": _perks(live.plan),
+    context = {"member": request.member, "live": live, "perks": _perks(live.plan),
                "ends_at_period_end": live.status in ENDS_AT_PERIOD_END}  # fmt: skip
     return render(request, "portal/subscription_cancel.html", context)
 
