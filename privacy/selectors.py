@@ -109,23 +109,38 @@ def member_export(*, member: Member, now: dt.datetime) -> dict[str, Any]:
         "holds": [{**_pick(hold, HOLD_FIELDS), "shop": hold.shop.name} for hold in holds],
         "redemptions": [_redemption(redemption) for redemption in redemptions],
         "adjustments": [
-            {"public_id": a.public_id, "points": a.points, "reason": a.reason, "note": a.note, "status": a.status,
-             "created_at": a.created_at, "decided_at": a.decided_at}
+            {
+                "public_id": a.public_id,
+                "points": a.points,
+                "reason": a.reason,
+                "note": a.note,
+                "status": a.status,
+                "created_at": a.created_at,
+                "decided_at": a.decided_at,
+            }
             for a in Adjustment.objects.filter(member=member).order_by("id")
-        ],  # fmt: skip
+        ],
         "tier_changes": [
-            {"from": change.from_tier.name if change.from_tier else None,
-             "to": change.to_tier.name if change.to_tier else None, "reason": change.reason,
-             "qualifying_points": change.qualifying_points, "valid_until": change.valid_until,
-             "created_at": change.created_at}
+            {
+                "from": change.from_tier.name if change.from_tier else None,
+                "to": change.to_tier.name if change.to_tier else None,
+                "reason": change.reason,
+                "qualifying_points": change.qualifying_points,
+                "valid_until": change.valid_until,
+                "created_at": change.created_at,
+            }
             for change in tier_changes
-        ],  # fmt: skip
+        ],
         "subscriptions": [
             {
                 **_pick(subscription, SUBSCRIPTION_FIELDS),
-                "plan": {"code": subscription.plan.code, "name": subscription.plan.name,
-                         "price": subscription.plan.price, "currency": subscription.plan.currency,
-                         "interval": subscription.plan.interval},  # fmt: skip
+                "plan": {
+                    "code": subscription.plan.code,
+                    "name": subscription.plan.name,
+                    "price": subscription.plan.price,
+                    "currency": subscription.plan.currency,
+                    "interval": subscription.plan.interval,
+                },
                 "shop": subscription.shop.name,
                 "events": [_pick(event, EVENT_FIELDS) for event in subscription.events.all()],
                 "payments": [_pick(payment, PAYMENT_FIELDS) for payment in subscription.payments.all()],

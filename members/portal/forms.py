@@ -33,7 +33,7 @@ class ProfileForm(forms.Form):
         label=_("Phone number"), max_length=32, required=False,
         help_text=_("6 to 15 digits, may start with +; spaces and dashes are fine."),
     )  # fmt: skip
-    locale = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)
+    locale = forms.ChoiceField(label=_("Language of the portal and our mails"), choices=settings.LANGUAGES)
     marketing_consent = forms.BooleanField(
         label=_("Yes, send me offers and news by mail. I can withdraw this at any time."), required=False
     )

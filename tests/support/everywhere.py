@@ -68,8 +68,9 @@ def member_everywhere(api: Api, plan) -> Everywhere:
     pay(api.shop, subscription, "sub-pay-1", now - dt.timedelta(days=2))
     subscription_extend(subscription=subscription, days=3, actor="staff:agent",
                         note="Zenobia Quillfeather waited for a parcel", now=now)  # fmt: skip
-    adjustment = points_adjust(member=member, points=25, reason="goodwill", actor="staff:agent", now=now,
-                               note=f"Zenobia called from {PHONE_STORED}, mail {PERSON['email']}").adjustment  # fmt: skip
+    note = f"Zenobia called from {PHONE_STORED}, mail {PERSON['email']}"
+    adjustment = points_adjust(member=member, points=25, reason="goodwill", note=note, actor="staff:agent", now=now)
+    adjustment = adjustment.adjustment
 
     signin_link_send(member=member, now=now)
     mails_delivered()

@@ -47,7 +47,7 @@ def test_an_active_plan_shows_status_period_end_and_perks(portal, member, shop, 
     page = text(portal.get("/portal/subscription"))
 
     assert f'{STATUS} data-status="active">Active<' in page
-    assert f"Paid until</dt><dd data-testid=\"period-end\">{subscription.current_period_end:%-d %b %Y}" in page
+    assert f'Paid until</dt><dd data-testid="period-end">{subscription.current_period_end:%-d %b %Y}' in page
     assert "Free express shipping" in page and CANCEL in page and RESUME not in page
     assert 'data-testid="plan"' not in page
 
@@ -58,7 +58,7 @@ def test_a_trial_shows_when_it_ends(portal, member, shop, trial):
     page = text(portal.get("/portal/subscription"))
 
     assert f'{STATUS} data-status="trialing">Free trial<' in page
-    assert f"Trial ends on</dt><dd data-testid=\"period-end\">{subscription.current_period_end:%-d %b %Y}" in page
+    assert f'Trial ends on</dt><dd data-testid="period-end">{subscription.current_period_end:%-d %b %Y}' in page
 
 
 def test_cancelling_asks_first_and_the_question_changes_nothing(portal, member, shop, plus):
@@ -83,7 +83,7 @@ def test_confirming_cancels_at_the_period_end_as_the_member(portal, member, shop
     assert (event.cause, event.actor) == ("cancel_scheduled", "member")
     page = text(portal.get("/portal/subscription"))
     assert "Your plan is cancelled." in page and RESUME in page and CANCEL not in page
-    assert f"Ends on</dt><dd data-testid=\"period-end\">{stored.current_period_end:%-d %b %Y}" in page
+    assert f'Ends on</dt><dd data-testid="period-end">{stored.current_period_end:%-d %b %Y}' in page
 
 
 def test_undo_keeps_the_plan(portal, member, shop, plus):
