@@ -67,6 +67,8 @@ DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/loyalty_bench_portal"
 SECTION = "## Portal"
 MEMBER_ID = "mem_portal{:014d}"  # 24 characters, as long as a real public id
 HEAVY = 1  # the member with many entries (its id; member ids are 1..M)
+MEDIUM = 2  # a member with two pages of history (50 entries): the history's rows as many as the heavy one's
+MEDIUM_ENTRIES = 50
 LIGHT_ENTRIES = 5
 REDEEM_POINTS = 500  # the demo program's "Plant a tree" (TREES), a donation: no voucher
 REDEEM_REWARD = "TREES"
@@ -75,7 +77,7 @@ TARGET_P99_MS = 150.0
 TARGET_CLIENTS = 16
 SAME_WITHIN = 0.15  # "the same figures": the heavy member's throughput and p50 within 15% of the light one's
 # Bump when the generated data changes, so an old database is rebuilt.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # 2: a member with 50 entries
 
 
 # --- the data ------------------------------------------------------------------------------------------------
@@ -89,17 +91,19 @@ GENERATE = [
             SELECT i AS member_id, k, 1 + floor(random() * 300)::bigint AS amount,
                    %(start)s + random() * make_interval(days => %(span)s) AS at
             FROM generate_series(1, %(members)s) i CROSS JOIN generate_series(0, %(light)s - 1) k
-            WHERE i <> %(heavy)s
+            WHERE i NOT IN (%(heavy)s, %(medium)s)
             UNION ALL
             -- every 10th entry a redemption drawing the whole lot of the purchase before it (of its points)
-            SELECT %(heavy)s, k, CASE WHEN k %% 10 = 8 THEN %(redeem)s ELSE 1 + floor(random() * 300)::bigint END,
-                   %(start)s + ((k + 0.5 * random()) / %(heavy_entries)s) * make_interval(days => %(span)s)
-            FROM generate_series(0, %(heavy_entries)s - 1) k
+            SELECT m.id, k, CASE WHEN k %% 10 = 8 THEN %(redeem)s ELSE 1 + floor(random() * 300)::bigint END,
+                   %(start)s + ((k + 0.5 * random()) / m.n) * make_interval(days => %(span)s)
+            FROM (VALUES (%(heavy)s, %(heavy_entries)s), (%(medium)s, %(medium_entries)s)) m (id, n)
+            CROSS JOIN LATERAL generate_series(0, m.n - 1) k
         )
         SELECT row_number() OVER (ORDER BY at, member_id, k) AS j, member_id, k, at,
-               member_id = %(heavy)s AND k %% 10 = 9 AS redeem,
-               CASE WHEN member_id = %(heavy)s AND k %% 10 = 9 THEN -%(redeem)s ELSE amount END AS points,
-               CASE WHEN member_id = %(heavy)s AND k %% 10 = 8 THEN 0 ELSE amount END AS remaining
+               member_id IN (%(heavy)s, %(medium)s) AND k %% 10 = 9 AS redeem,
+               CASE WHEN member_id IN (%(heavy)s, %(medium)s) AND k %% 10 = 9 THEN -%(redeem)s ELSE amount END
+                   AS points,
+               CASE WHEN member_id IN (%(heavy)s, %(medium)s) AND k %% 10 = 8 THEN 0 ELSE amount END AS remaining
         FROM raw
         """,
     ),
@@ -243,6 +247,7 @@ def data_generate(url: str, params: Params) -> float:
         ).fetchone()
         values = {
             "members": params.members, "heavy": HEAVY, "heavy_entries": params.heavy_entries,
+            "medium": MEDIUM, "medium_entries": MEDIUM_ENTRIES,
             "light": LIGHT_ENTRIES, "redeem": REDEEM_POINTS, "reward": reward, "reward_name": reward_name,
             "shop": shop, "now": now, "start": now - dt.timedelta(days=SPAN_DAYS), "span": SPAN_DAYS,
         }  # fmt: skip
@@ -514,28 +519,35 @@ def row(run: Run) -> str:
     )
 
 
+def versus(result: Result, other: Result | None) -> tuple[str, str]:
+    """`result` against `other`: throughput, p50 and p99 as shares of the other's, and whether they are the same
+    (throughput and p50 within SAME_WITHIN)."""
+    if other is None or other is result or not other.throughput:
+        return "–", "–"
+    rate, p50 = result.throughput / other.throughput, result.pct("p50") / other.pct("p50")
+    same = "**same**" if rate >= 1 - SAME_WITHIN and p50 <= 1 + SAME_WITHIN else "**slower**"
+    return f"{rate:.0%} / {p50:.0%} / {result.pct('p99') / other.pct('p99'):.0%}", same
+
+
 def verdicts(pages: list[Run], bases: list[Run], clients: int) -> list[str]:
     """One line per page and member at `clients`: p99 against the target, the page against its baseline, and
-    for the heavy member its figures against the light members' on the same page."""
+    the member against the ones with 5 and with 50 entries on the same page."""
+    at = [run for run in pages if run.result.clients == clients]
     base = {(r.page.name, r.who.label): r.result for r in bases if r.result.clients == clients}
-    light = {r.page.name: r.result for r in pages if r.result.clients == clients and r.who.label.startswith("5 ")}
+    few = {r.page.name: r.result for r in at if r.who.label == f"{LIGHT_ENTRIES} entries"}
+    some = {r.page.name: r.result for r in at if r.who.label == f"{MEDIUM_ENTRIES} entries"}
     lines = []
-    for run in pages:
+    for run in at:
         result, ref = run.result, base.get((run.page.name, run.who.label))
-        if result.clients != clients:
-            continue
         met = result.pct("p99") <= TARGET_P99_MS and result.bad == 0
         ratio = f"{result.throughput / ref.throughput:.1%}" if ref and ref.throughput else "–"
-        other = light.get(run.page.name)
-        if other is None or other is result or not other.throughput:
-            versus, same = "–", "–"
-        else:
-            rate, p50 = result.throughput / other.throughput, result.pct("p50") / other.pct("p50")
-            versus = f"{rate:.0%} / {p50:.0%} / {result.pct('p99') / other.pct('p99'):.0%}"
-            same = "**same**" if rate >= 1 - SAME_WITHIN and p50 <= 1 + SAME_WITHIN else "**slower**"
+        vs_few, same_few = versus(result, few.get(run.page.name))
+        smaller = run.who.label != f"{LIGHT_ENTRIES} entries"  # compared with members with fewer entries only
+        vs_some, same_some = versus(result, some.get(run.page.name) if smaller else None)
         lines.append(
-            f"| {run.page.name} | {run.who.label} | {result.throughput:.0f} | {result.pct('p99'):.1f} | "
-            f"{'**met**' if met else '**missed**'} | {ratio} | {versus} | {same} |"
+            f"| {run.page.name} | {run.who.label} | {result.throughput:.0f} | {result.pct('p50'):.1f} | "
+            f"{result.pct('p99'):.1f} | {'**met**' if met else '**missed**'} | {ratio} | {vs_few} | {same_few} | "
+            f"{vs_some} | {same_some} |"
         )
     return lines
 
@@ -549,7 +561,9 @@ def section(args, facts: dict, notes: list[str], inproc: dict, pages: list[Run],
         "`bench/portal.py`: the signed-in portal's overview (`/portal/`) and history (`/portal/history`, its "
         "first page, and filtered by a kind neither member has, `?kind=clawback`, refunds) through gunicorn, (a) "
         "for members with 5 ledger entries (every client signed in as another one) and (b) for the one member "
-        f"with {args.heavy_entries:,} entries, among {args.members:,} members, against a raw-SQL baseline in "
+        f"with {args.heavy_entries:,} entries, among {args.members:,} members, and a member with "
+        f"{MEDIUM_ENTRIES} entries (two pages: the history shows 25 rows for it as for (b), 5 for (a)), "
+        "against a raw-SQL baseline in "
         "the same run: the reads each page needs as plain psycopg queries (overview: the session row, the "
         "member, the account with its tier, the tiers, the next expiry's date and points, the qualifying points "
         "of the tier window, the last 5 entries with their shop and reward; history: the session row, the "
@@ -570,7 +584,8 @@ def section(args, facts: dict, notes: list[str], inproc: dict, pages: list[Run],
         "account and 5 purchases (a transaction, its earn entry and lot) over the 700 days before the build; "
         f"the member with {args.heavy_entries:,} entries has {args.heavy_entries * 9 // 10:,} purchases and "
         f"{args.heavy_entries // 10:,} redemptions of a 500-point reward (each drawing the lot of the purchase "
-        "before it); rows of all members interleave in time order, as written over two years. Clients are "
+        f"before it), the member with {MEDIUM_ENTRIES} entries likewise; rows of all members interleave in time "
+        "order, as written over two years. Clients are "
         "signed in by Django sessions created directly (the portal's session key) and send their cookie over "
         "keep-alive connections (Python threads, one `http.client` connection each); gunicorn runs on "
         "127.0.0.1:8766 (`--port`), DEBUG off. Each page is first rendered once in-process to count its "
@@ -586,7 +601,8 @@ def section(args, facts: dict, notes: list[str], inproc: dict, pages: list[Run],
         f"- server: gunicorn `--worker-class {args.worker_class} --workers {args.workers}"
         + (f" --threads {args.threads}`" if args.worker_class == "gthread" else "`")
         + ", DEBUG off, `CONN_MAX_AGE=600`",
-        f"- load: {args.duration:g} s per page, member and client count, in {args.rounds} slices taken in turn "
+        f"- load: {args.duration:g} s per page, member and client count ({args.baseline_duration:g} s for "
+        f"the baseline), in {args.rounds} slices taken in turn "
         f"(so that other load falls on every phase alike), after a {args.warmup:g} s warm-up",
         *[f"- {note}" for note in notes],
         "",
@@ -605,9 +621,9 @@ def section(args, facts: dict, notes: list[str], inproc: dict, pages: list[Run],
         "",
         f"At {target} clients:",
         "",
-        f"| page | member | per s | p99 ms | p99 ≤ {TARGET_P99_MS:.0f} ms | page / baseline throughput | "
-        "5,000 / 5 entries: throughput / p50 / p99 | same figures |",
-        "|---|---|---|---|---|---|---|---|",
+        f"| page | member | per s | p50 ms | p99 ms | p99 ≤ {TARGET_P99_MS:.0f} ms | page / baseline throughput | "
+        f"against {LIGHT_ENTRIES} entries: throughput / p50 / p99 | same | against {MEDIUM_ENTRIES} entries | same |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
         *verdicts(pages, bases, target),
         "",
         "CPU per request is CPU time (from /proc) during the phase divided by the requests done: gunicorn's "
@@ -644,14 +660,14 @@ def combined(parts: list[Result]) -> Result:
     return Result(parts[0].name, parts[0].clients, seconds, ok, bad, latencies, statuses=statuses, cpu=cpu)
 
 
-def in_rounds(args, pages: list[Page], whos: list[Who], run_slice) -> list[Run]:
-    """Every phase (page, member, client count) `args.duration` seconds in all, in `args.rounds` slices taken
-    in turn, so that other load on the machine, which comes and goes, falls on every phase alike."""
+def in_rounds(args, pages: list[Page], whos: list[Who], duration: float, run_slice) -> list[Run]:
+    """Every phase (page, member, client count) `duration` seconds in all, in `args.rounds` slices taken in
+    turn, so that other load on the machine, which comes and goes, falls on every phase alike."""
     phases = [(page, who, count) for count in args.client_counts for page in pages for who in whos]
     slices: dict[int, list[Result]] = {i: [] for i in range(len(phases))}
     for _ in range(args.rounds):
         for i, (page, who, count) in enumerate(phases):
-            slices[i].append(run_slice(page, who, count, args.duration / args.rounds))
+            slices[i].append(run_slice(page, who, count, duration / args.rounds))
     runs = []
     for i, (page, who, _count) in enumerate(phases):
         runs.append(Run(page, who, combined(slices[i])))
@@ -672,8 +688,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--verify", action="store_true", help="run verify_ledger on a reused database too")
     parser.add_argument("--members", type=int, default=100_000)
     parser.add_argument("--heavy-entries", type=int, default=5_000, help="entries of the one heavy member")
-    parser.add_argument("--clients", default="1,16", help="comma-separated client counts (default 1,16)")
+    parser.add_argument("--clients", default="16", help="comma-separated client counts (default 16)")
     parser.add_argument("--duration", type=float, default=15.0, help="seconds per phase (default 15)")
+    parser.add_argument("--baseline-duration", type=float, default=6.0, help="seconds per baseline phase (default 6)")
     parser.add_argument("--rounds", type=int, default=3, help="slices each phase is taken in, in turn (default 3)")
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds of unmeasured load first (default 3)")
     parser.add_argument("--pages", default=",".join(PAGES), help=f"which pages (default {','.join(PAGES)})")
@@ -712,9 +729,10 @@ def main(argv: list[str] | None = None) -> int:
 
     clients = max(args.client_counts)
     rng = random.Random(7)
-    light_ids = rng.sample([i for i in range(1, args.members + 1) if i != HEAVY], clients)
+    light_ids = rng.sample(range(MEDIUM + 1, args.members + 1), clients)
     whos = [
         Who(f"{LIGHT_ENTRIES} entries", light_ids, sessions_create(light_ids)),
+        Who(f"{MEDIUM_ENTRIES} entries", [MEDIUM], sessions_create([MEDIUM] * clients)),
         Who(f"{args.heavy_entries:,} entries", [HEAVY], sessions_create([HEAVY] * clients)),
     ]
     pages = [PAGES[name] for name in args.pages.split(",")]
@@ -747,14 +765,14 @@ def main(argv: list[str] | None = None) -> int:
             result.cpu = cpu_split(before, cpu_sample(args.database_url), server.pid)
             return result
 
-        runs = in_rounds(args, pages, whos, page_slice)
+        runs = in_rounds(args, pages, whos, args.duration, page_slice)
     finally:
         server_stop(server)
         print("gunicorn stopped", flush=True)
 
     bases: list[Run] = []
     if not args.skip_baseline:
-        bases = in_rounds(args, pages, whos, lambda page, who, count, seconds: baseline(
+        bases = in_rounds(args, pages, whos, args.baseline_duration, lambda page, who, count, seconds: baseline(
             args.database_url, page, who, count, seconds))  # fmt: skip
 
     target = TARGET_CLIENTS if TARGET_CLIENTS in args.client_counts else max(args.client_counts)
