@@ -340,12 +340,17 @@ PAGES = {
 class InProcess:
     queries: int
     sql_ms: float
+    cpu_ms: float
     bytes: int
     statements: list[str]
 
 
+IN_PROCESS_RENDERINGS = 20
+
+
 def page_in_process(page: Page, session_key: str) -> InProcess:
-    """Render the page once (warm-up) and again with its queries captured."""
+    """Render the page once (warm-up), once with its queries captured, then IN_PROCESS_RENDERINGS times for the
+    CPU time this process spends per rendering (Django, the template, psycopg's side; not PostgreSQL's)."""
     from django.conf import settings  # noqa: PLC0415
     from django.db import connection  # noqa: PLC0415
     from django.test import Client  # noqa: PLC0415
@@ -360,7 +365,11 @@ def page_in_process(page: Page, session_key: str) -> InProcess:
         raise SystemExit(f"{page.path} answered {response.status_code} in-process (signed in: {session_key})")
     sql = [q["sql"] for q in captured.captured_queries]
     ms = sum(float(q["time"]) for q in captured.captured_queries) * 1000
-    return InProcess(len(sql), ms, len(response.content), sql)
+    began = time.process_time()
+    for _ in range(IN_PROCESS_RENDERINGS):
+        client.get(page.path)
+    cpu_ms = (time.process_time() - began) * 1000 / IN_PROCESS_RENDERINGS
+    return InProcess(len(sql), ms, cpu_ms, len(response.content), sql)
 
 
 def explain(url: str, statements: list[str]) -> list[tuple[float, str, str]]:
@@ -519,6 +528,13 @@ def row(run: Run) -> str:
     )
 
 
+def server_cpu_ms(result: Result) -> float:
+    """gunicorn's and PostgreSQL's CPU time per request (the steadier figure on a machine others load)."""
+    if not result.throughput:
+        return float("nan")
+    return (result.cpu.get("gunicorn", 0) + result.cpu.get("postgres", 0)) * 1000 / result.throughput
+
+
 def versus(result: Result, other: Result | None) -> tuple[str, str]:
     """`result` against `other`: throughput, p50 and p99 as shares of the other's, and whether they are the same
     (throughput and p50 within SAME_WITHIN)."""
@@ -526,7 +542,8 @@ def versus(result: Result, other: Result | None) -> tuple[str, str]:
         return "–", "–"
     rate, p50 = result.throughput / other.throughput, result.pct("p50") / other.pct("p50")
     same = "**same**" if rate >= 1 - SAME_WITHIN and p50 <= 1 + SAME_WITHIN else "**slower**"
-    return f"{rate:.0%} / {p50:.0%} / {result.pct('p99') / other.pct('p99'):.0%}", same
+    cpu = server_cpu_ms(result) / server_cpu_ms(other)
+    return f"{rate:.0%} / {p50:.0%} / {result.pct('p99') / other.pct('p99'):.0%} / {cpu:.0%}", same
 
 
 def verdicts(pages: list[Run], bases: list[Run], clients: int) -> list[str]:
@@ -546,7 +563,8 @@ def verdicts(pages: list[Run], bases: list[Run], clients: int) -> list[str]:
         vs_some, same_some = versus(result, some.get(run.page.name) if smaller else None)
         lines.append(
             f"| {run.page.name} | {run.who.label} | {result.throughput:.0f} | {result.pct('p50'):.1f} | "
-            f"{result.pct('p99'):.1f} | {'**met**' if met else '**missed**'} | {ratio} | {vs_few} | {same_few} | "
+            f"{result.pct('p99'):.1f} | {'**met**' if met else '**missed**'} | {server_cpu_ms(result):.1f} | "
+            f"{ratio} | {vs_few} | {same_few} | "
             f"{vs_some} | {same_some} |"
         )
     return lines
@@ -606,12 +624,16 @@ def section(args, facts: dict, notes: list[str], inproc: dict, pages: list[Run],
         f"(so that other load falls on every phase alike), after a {args.warmup:g} s warm-up",
         *[f"- {note}" for note in notes],
         "",
-        "Queries per page, rendered in-process (Django's test client, the second rendering), and their time "
-        "as Django measured it:",
+        "Each page rendered in-process (Django's test client) before the load: its queries and their time as "
+        "Django measured it (the second rendering), and this process's CPU time per rendering (the mean of "
+        f"{IN_PROCESS_RENDERINGS}: Django, the template and psycopg's side, not PostgreSQL's):",
         "",
-        "| page | member | queries | SQL ms | HTML bytes |",
-        "|---|---|---|---|---|",
-        *[f"| {name} | {label} | {x.queries} | {x.sql_ms:.1f} | {x.bytes:,} |" for (name, label), x in inproc.items()],
+        "| page | member | queries | SQL ms | Python CPU ms | HTML bytes |",
+        "|---|---|---|---|---|---|",
+        *[
+            f"| {name} | {label} | {x.queries} | {x.sql_ms:.1f} | {x.cpu_ms:.1f} | {x.bytes:,} |"
+            for (name, label), x in inproc.items()
+        ],
         "",
         "| page | member | what | clients | done | per s | p50 ms | p95 ms | p99 ms | non-200 / failed | CPU ms per "
         "request: gunicorn | postgres | load generator | other load, cores |",
@@ -621,9 +643,10 @@ def section(args, facts: dict, notes: list[str], inproc: dict, pages: list[Run],
         "",
         f"At {target} clients:",
         "",
-        f"| page | member | per s | p50 ms | p99 ms | p99 ≤ {TARGET_P99_MS:.0f} ms | page / baseline throughput | "
-        f"against {LIGHT_ENTRIES} entries: throughput / p50 / p99 | same | against {MEDIUM_ENTRIES} entries | same |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        f"| page | member | per s | p50 ms | p99 ms | p99 ≤ {TARGET_P99_MS:.0f} ms | CPU ms per request (gunicorn + "
+        f"postgres) | page / baseline throughput | against {LIGHT_ENTRIES} entries: throughput / p50 / p99 / CPU | "
+        f"same | against {MEDIUM_ENTRIES} entries | same |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
         *verdicts(pages, bases, target),
         "",
         "CPU per request is CPU time (from /proc) during the phase divided by the requests done: gunicorn's "
@@ -741,7 +764,10 @@ def main(argv: list[str] | None = None) -> int:
         for who in whos:
             x = page_in_process(page, who.sessions[0])
             inproc[(page.name, who.label)] = x
-            print(f"  {page.name:8} {who.label:13} {x.queries} queries, {x.sql_ms:.1f} ms SQL, {x.bytes:,} bytes")
+            print(
+                f"  {page.name:8} {who.label:13} {x.queries} queries, {x.sql_ms:.1f} ms SQL, {x.cpu_ms:.1f} ms CPU, "
+                f"{x.bytes:,} bytes"
+            )
             if args.explain:
                 for ms, sql, plan in explain(args.database_url, x.statements):
                     print(f"\n-- {ms:.3f} ms: {sql}\n{plan}")
