@@ -79,7 +79,7 @@ TARGET_CLIENTS = 16
 # Throughput and latency swing by more than that between identical phases when other sessions load the machine.
 SAME_WITHIN = 0.15
 # Bump when the generated data changes, so an old database is rebuilt.
-GENERATOR_VERSION = 2  # 2: a member with 50 entries
+GENERATOR_VERSION = 3  # 2: a member with 50 entries; 3: entries written in time order
 
 
 # --- the data ------------------------------------------------------------------------------------------------
@@ -146,7 +146,7 @@ GENERATE = [
             available_at, refunded_amount, points_clawed_back, points_forgiven, created_at)
         SELECT j, 'txn_p' || lpad(j::text, 19, '0'), %(shop)s, member_id, 'portal-' || j, lpad(to_hex(j), 64, '0'),
                at, 'EUR', points, points, '[]', points, points, points, '[]', 'available', at, 0, 0, 0, at
-        FROM gen_entry WHERE NOT redeem
+        FROM gen_entry WHERE NOT redeem ORDER BY gen_entry.j
         """,
     ),
     (
@@ -161,6 +161,7 @@ GENERATE = [
                CASE WHEN redeem THEN 'member' ELSE 'shop:demo-shop' END,
                CASE WHEN redeem THEN 'redeemed ' || %(reward_name)s ELSE 'purchase portal-' || j END, at
         FROM gen_entry
+        ORDER BY gen_entry.j  -- written in time order, not grouped by member as the window function leaves them
         """,
     ),
     (
@@ -169,7 +170,7 @@ GENERATE = [
         INSERT INTO loyalty_pointlot (id, account_id, entry_id, amount, remaining, pending, available_at, expires_at,
             created_at)
         SELECT j, member_id, j, points, remaining, false, at, at + interval '24 months', at
-        FROM gen_entry WHERE NOT redeem
+        FROM gen_entry WHERE NOT redeem ORDER BY gen_entry.j
         """,
     ),
     (
