@@ -5,6 +5,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from io import StringIO
 from pathlib import Path
 
@@ -95,6 +96,30 @@ def test_each_sample_units_command_is_the_readmes(unit):
     assert command in commands, f"{unit} runs {command!r}, which the README's production commands do not"
     assert re.search(r"^KillMode=mixed$", text, re.MULTILINE)
     assert re.search(r"^EnvironmentFile=/etc/loyalty/loyalty.env$", text, re.MULTILINE)
+
+
+def test_the_production_steps_make_the_first_login_and_collect_static_files_outside_the_checkout(tmp_path):
+    """Issue 9, item 25: the steps create the first staff login, and `collectstatic` writes where STATIC_ROOT
+    says, outside the checkout, without creating anything in it (a read-only deployment cannot write there)."""
+    commands = [line.split("#")[0].strip() for line in readme_block("## Running in production").splitlines()]
+    assert "python manage.py createsuperuser" in commands
+    assert "python manage.py collectstatic --noinput" in commands
+    [static_root] = [c.removeprefix("export STATIC_ROOT=") for c in commands if c.startswith("export STATIC_ROOT=")]
+    assert Path(static_root).is_absolute() and not Path(static_root).is_relative_to(REPO)
+
+    var = tmp_path / "var"  # LOYALTY_VAR_DIR, the checkout's var/ by default: nothing may be written there
+    env = {
+        **os.environ,
+        "STATIC_ROOT": str(tmp_path / "static"), "LOYALTY_VAR_DIR": str(var), "DEBUG": "0",
+        "DATABASE_URL": "postgres://loyalty@127.0.0.1:1/loyalty", "CELERY_BROKER_URL": "memory://",
+    }  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "static" / "admin").is_dir() and not var.exists()
 
 
 # --- the project stands alone ------------------------------------------------------------------------

@@ -10,9 +10,9 @@ from loyalty.messages.services import message_deliver, messages_due
 SWEEP_BATCH = 500
 
 
-def deliver_messages(*, now: dt.datetime, batch: int = SWEEP_BATCH) -> JobRun:
+def deliver_messages(*, now: dt.datetime, chunk_size: int = SWEEP_BATCH) -> JobRun:
     run = JobRun("deliver_messages", unit="mails")
-    for message_id in messages_due(now=now, limit=batch):
+    for message_id in messages_due(now=now, limit=chunk_size):
         status = message_deliver(message_id=message_id, now=now)
         if status is not None:
             run.accounts += 1

@@ -1,0 +1,72 @@
+"""Joining from the portal: enrolled through the same service as the API, a sign-in link by mail, referral
+links, and the same answer for an address that is already a member."""
+
+import re
+
+from loyalty.ledger.models import Account
+from members.models import Member
+from tests.support.portal import mails_to, signin_token
+
+SENT = 'data-testid="join-sent"'
+
+
+def join(client, **fields):
+    data = {"email": "grace@example.com", "first_name": "Grace", "locale": "de", **fields}
+    return client.post("/portal/join", data)
+
+
+def test_joining_enrolls_with_an_account_and_mails_a_welcome_with_a_sign_in_link(visitor, program):
+    r = join(visitor)
+
+    assert r.status_code == 200 and SENT in r.content.decode()
+    member = Member.objects.get(email="grace@example.com")
+    assert (member.first_name, member.locale, member.marketing_consent) == ("Grace", "de", False)
+    assert Account.objects.filter(member=member).exists()
+    (welcome,) = mails_to("grace@example.com")
+    assert "Willkommen" in welcome.subject  # in the language chosen
+    visitor.post(f"/portal/login/{signin_token('grace@example.com')}")
+    assert visitor.get("/portal/").status_code == 200
+
+
+def test_the_consent_box_starts_unticked_and_a_tick_is_dated(visitor, program):
+    page = visitor.get("/portal/join").content.decode()
+    box = re.search(r'<input type="checkbox"[^>]*name="marketing_consent"[^>]*>', page)
+    assert box and "checked" not in box.group(0)
+
+    join(visitor, marketing_consent="on")
+
+    member = Member.objects.get(email="grace@example.com")
+    assert member.marketing_consent and member.marketing_consent_given_at is not None
+
+
+def test_an_enrolled_address_gets_the_same_answer_and_a_sign_in_link(visitor, ada):
+    r = join(visitor, email="ADA@example.com")
+
+    assert SENT in r.content.decode()
+    assert Member.objects.filter(email="ada@example.com").count() == 1
+    (mail,) = mails_to("ada@example.com")
+    assert "/portal/login/" in mail.body and "Welcome" not in mail.subject
+
+
+def test_a_referral_link_records_who_referred(visitor, ada):
+    page = visitor.get(f"/portal/join?ref={ada.referral_code}").content.decode()
+    assert 'data-testid="join-referral"' in page and ada.referral_code in page
+
+    join(visitor, ref=ada.referral_code)
+
+    assert Member.objects.get(email="grace@example.com").referred_by == ada
+
+
+def test_an_unknown_referral_code_is_explained_and_nothing_is_written(visitor, program):
+    r = join(visitor, ref="NOPE1234")
+
+    assert r.status_code == 400 and "not valid" in r.content.decode()
+    assert not Member.objects.filter(email="grace@example.com").exists()
+
+
+def test_a_bad_address_is_shown_at_its_field_and_nothing_is_written(visitor, program):
+    r = join(visitor, email="not-an-address")
+
+    page = r.content.decode()
+    assert r.status_code == 400 and 'id="email-error"' in page and 'aria-invalid="true"' in page
+    assert Member.objects.count() == 0
