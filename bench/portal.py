@@ -346,6 +346,8 @@ class InProcess:
     cpu_ms: float
     bytes: int
     statements: list[str]
+    executed_ms: float = 0.0  # PostgreSQL's execution time of the page's statements (EXPLAIN ANALYZE), summed
+    slowest: tuple[float, str, str] = (0.0, "", "")  # (ms, statement, plan) of the slowest
 
 
 IN_PROCESS_RENDERINGS = 20
@@ -629,14 +631,15 @@ def section(args, facts: dict, notes: list[str], inproc: dict, pages: list[Run],
         f"(so that other load falls on every phase alike), after a {args.warmup:g} s warm-up",
         *[f"- {note}" for note in notes],
         "",
-        "Each page rendered in-process (Django's test client) before the load: its queries and their time as "
-        "Django measured it (the second rendering), and this process's CPU time per rendering (the mean of "
-        f"{IN_PROCESS_RENDERINGS}: Django, the template and psycopg's side, not PostgreSQL's):",
+        "Each page rendered in-process (Django's test client) before the load: its queries, their execution "
+        "time in PostgreSQL (`EXPLAIN ANALYZE` of each, summed; the slowest alone), and this process's CPU time "
+        f"per rendering (the mean of {IN_PROCESS_RENDERINGS}: Django, the template and psycopg's side):",
         "",
-        "| page | member | queries | SQL ms | Python CPU ms | HTML bytes |",
-        "|---|---|---|---|---|---|",
+        "| page | member | queries | PostgreSQL ms | slowest statement ms | Python CPU ms | HTML bytes |",
+        "|---|---|---|---|---|---|---|",
         *[
-            f"| {name} | {label} | {x.queries} | {x.sql_ms:.1f} | {x.cpu_ms:.1f} | {x.bytes:,} |"
+            f"| {name} | {label} | {x.queries} | {x.executed_ms:.2f} | {x.slowest[0]:.2f} | {x.cpu_ms:.1f} | "
+            f"{x.bytes:,} |"
             for (name, label), x in inproc.items()
         ],
         "",
@@ -768,13 +771,16 @@ def main(argv: list[str] | None = None) -> int:
     for page in pages:
         for who in whos:
             x = page_in_process(page, who.sessions[0])
+            plans = explain(args.database_url, x.statements)
+            x.executed_ms = sum(ms for ms, _, _ in plans)
+            x.slowest = plans[0] if plans else (0.0, "", "")
             inproc[(page.name, who.label)] = x
             print(
-                f"  {page.name:8} {who.label:13} {x.queries} queries, {x.sql_ms:.1f} ms SQL, {x.cpu_ms:.1f} ms CPU, "
-                f"{x.bytes:,} bytes"
+                f"  {page.name:8} {who.label:13} {x.queries} queries, {x.sql_ms:.1f} ms SQL ({x.executed_ms:.2f} ms "
+                f"executing, slowest {x.slowest[0]:.2f} ms), {x.cpu_ms:.1f} ms CPU, {x.bytes:,} bytes"
             )
             if args.explain:
-                for ms, sql, plan in explain(args.database_url, x.statements):
+                for ms, sql, plan in plans:
                     print(f"\n-- {ms:.3f} ms: {sql}\n{plan}")
     connection.close()
     print(f"set-up done in {time.monotonic() - started:.1f} s", flush=True)
