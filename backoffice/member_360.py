@@ -9,38 +9,15 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from loyalty.adjustments.models import Adjustment
-from loyalty.earning.selectors import qualifying_points
 from loyalty.ledger.models import Account, LedgerEntry
 from loyalty.ledger.selectors import Balance, NextExpiry, balance_of, next_expiry_of
+from loyalty.membership.selectors import TierStanding, tier_standing_of
 from loyalty.money import money_str
 from loyalty.program.selectors import program_get
 from loyalty.subscriptions.models import Subscription
-from loyalty.tiers.models import Tier
-from loyalty.tiers.selectors import rank_of, tier_held, tiers_all
-from loyalty.tiers.services import window_start
 from members.models import Member
 
 LAST_ENTRIES = 10
-
-
-@dataclass(frozen=True)
-class TierStanding:
-    """The tier held (the base tier at least), until when, and how far the member is from the next one."""
-
-    tier: Tier | None
-    valid_until: dt.datetime | None
-    qualifying: int
-    next_tier: Tier | None
-
-    @property
-    def points_to_next(self) -> int | None:
-        return None if self.next_tier is None else max(self.next_tier.threshold - self.qualifying, 0)
-
-    @property
-    def progress_percent(self) -> int:
-        if self.next_tier is None or self.next_tier.threshold <= 0:
-            return 100
-        return min(100, self.qualifying * 100 // self.next_tier.threshold)
 
 
 @dataclass(frozen=True)
@@ -87,20 +64,7 @@ def member_360_of(*, member: Member, now: dt.datetime, shop_id: int | None = Non
     return Member360(
         member=member, account=account, balance=balance,
         value=money_str(Decimal(balance.available) * program.point_value, program.currency), currency=program.currency,
-        tier=_tier_standing(member, account, program=program, now=now),
+        tier=tier_standing_of(member=member, account=account, program=program, now=now),
         next_expiry=next_expiry_of(account, program=program), subscription=subscription, entries=entries,
         pending_adjustments=pending, approval_limit=program.adjustment_approval_points,
-    )  # fmt: skip
-
-
-def _tier_standing(member: Member, account: Account | None, *, program, now: dt.datetime) -> TierStanding:
-    tiers = tiers_all()
-    held = tier_held(account)
-    recorded = account is not None and held is not None and account.tier_id == held.pk
-    higher = [tier for tier in tiers if tier.rank > rank_of(held)]
-    next_tier = min(higher, key=lambda tier: tier.rank, default=None)
-    qualifying = qualifying_points(member_id=member.pk, since=window_start(program, now)) if tiers else 0
-    return TierStanding(
-        tier=held, valid_until=account.tier_valid_until if recorded else None, qualifying=qualifying,
-        next_tier=next_tier,
     )  # fmt: skip

@@ -87,3 +87,21 @@ class SignInLink(models.Model):
 
     def __str__(self) -> str:
         return f"sign-in link for member {self.member_id}"
+
+
+class RedeemRequest(models.Model):
+    """A redeem form the portal sent, by its one-time token: the row is inserted in the redemption's own
+    transaction, so the database lets one submit of the form redeem and a second (a double tap, a resent
+    form, a concurrent request) find the redemption the first made (`redemption`, its public id: members
+    sit below rewards and name it without a foreign key)."""
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="+")
+    token = models.CharField(max_length=64)
+    redemption = models.CharField(max_length=32, blank=True, default="", help_text="the redemption's public id")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["member", "token"], name="redeem_request_once")]
+
+    def __str__(self) -> str:
+        return f"redeem request of member {self.member_id}"

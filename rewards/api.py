@@ -18,7 +18,7 @@ from members.selectors import member_get
 from rewards.eligibility import catalogue_eligibility
 from rewards.errors import RedemptionNotFound
 from rewards.models import Redemption, Reward, Voucher
-from rewards.selectors import reward_by_code, voucher_get
+from rewards.selectors import reward_by_code, voucher_get, voucher_status_of
 from rewards.services import redemption_cancel, reward_redeem, voucher_use
 
 
@@ -185,9 +185,7 @@ VOUCHER_RULE = (
 
 
 def voucher_out(voucher: Voucher) -> dict:
-    status = voucher.status
-    if status == Voucher.Status.ISSUED and voucher.expires_at <= timezone.now():
-        status = Voucher.Status.EXPIRED  # the job has not run yet; the voucher is expired all the same
+    status = voucher_status_of(voucher, now=timezone.now())
     issued_by = voucher.redemption.shop  # loaded with the voucher (voucher_get)
     return VoucherOut(
         {"code": voucher.code, "status": status, "reward": {"code": voucher.reward.code, "name": voucher.reward.name},

@@ -1,7 +1,17 @@
 """Reads of the catalogue and of vouchers."""
 
+import datetime as dt
+
 from rewards import errors
 from rewards.models import Reward, Voucher
+
+
+def voucher_status_of(voucher: Voucher, *, now: dt.datetime) -> str:
+    """The status people are told: an issued voucher past its expiry is expired, whether or not the expiry job
+    has run yet."""
+    if voucher.status == Voucher.Status.ISSUED and voucher.expires_at <= now:
+        return Voucher.Status.EXPIRED
+    return voucher.status
 
 
 def voucher_code_normalise(raw: str) -> str:

@@ -9,6 +9,7 @@ urlpatterns = [
     path("history", pages.history, name="history"),
     path("rewards", catalogue.rewards, name="rewards"),
     path("rewards/<str:code>", catalogue.reward, name="reward"),
+    path("rewards/<str:code>/redeem", catalogue.reward_redeem, name="reward-redeem"),
     path("vouchers", catalogue.vouchers, name="vouchers"),
     path("vouchers/<str:code>", catalogue.voucher, name="voucher"),
     path("subscription", account.subscription, name="subscription"),
