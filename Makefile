@@ -88,8 +88,8 @@ bench-jobs: $(VENV)/.installed-bench
 	$(BIN)/python bench/jobs.py $(BENCH_ARGS)
 
 # The portal benchmark (docs/BENCHMARKS.md, "Portal"): needs PostgreSQL; builds (or reuses) its own database,
-# loyalty_bench_portal (or $$BENCH_PORTAL_DATABASE_URL), and uses port 8766; about 5 minutes, 2 more when it
-# builds the data. BENCH_ARGS='--clients 16 --duration 10' for others.
+# loyalty_bench_portal (or $$BENCH_PORTAL_DATABASE_URL), and uses port 8766; about 4 minutes, 2.5 more when it
+# builds the data. BENCH_ARGS='--clients 1,16 --duration 30' for others.
 bench-portal: $(VENV)/.installed-bench
 	$(BIN)/python bench/portal.py $(BENCH_ARGS)
 

@@ -6,20 +6,21 @@ Builds a PostgreSQL database of its own, `loyalty_bench_portal` (migrated, demo/
 it in SQL (INSERT ... SELECT generate_series, no ORM): M members with accounts, each with 5 purchases (a
 transaction, its earn entry and lot) spread over the 700 days before the build, except one member with 5,000
 entries (4,500 purchases and 500 redemptions of a 500-point reward, each drawing the lot of the purchase
-before it), all in time order so that a member's rows lie scattered through the tables as they would when
-written over two years. `balance_after` is the running sum, the lots hold the balance, each debit drew
-exactly its points: `manage.py verify_ledger` runs once after the build. A later run with the same
-parameters reuses the database (`--fresh` rebuilds it).
+before it) and one with 50 entries alike, all in time order so that a member's rows lie scattered through
+the tables as they would when written over two years. `balance_after` is the running sum, the lots hold the
+balance, each debit drew exactly its points: `manage.py verify_ledger` runs once after the build. A later run
+with the same parameters reuses the database (`--fresh` rebuilds it).
 
 Each run signs clients in by creating Django sessions directly (the portal's session key, as
 `member_sign_in` leaves it) and sends their cookie; starts gunicorn on 127.0.0.1:8766 (DEBUG off, plain HTTP
-accepted); renders each page once in-process to count its queries; then drives each page with C
-concurrent keep-alive clients for a fixed time at each C: the overview (`/portal/`) and the history
-(`/portal/history`), each (a) for members with 5 entries (every client another one) and (b) for the member
-with 5,000 entries. Then the baseline: the reads each page needs (the session row, the member, the account
-with its tier, the next expiry, the qualifying points for the tier progress and the last 5 entries; or the
-entry count and a page of 25 entries) as plain psycopg queries from as many threads on their own
-connections, against the same PostgreSQL server. The figures go to docs/BENCHMARKS.md under "## Portal",
+accepted); renders each page in-process to count its queries, EXPLAIN ANALYZE them and time its Python
+CPU; then drives each page with C concurrent keep-alive clients (16 by default) for a fixed time, in slices
+taken in turn: the overview (`/portal/`), the history (`/portal/history`) and the history filtered by a kind
+nobody has (`?kind=clawback`), each (a) for members with 5 entries (every client another one), for the
+member with 50 and (b) for the member with 5,000. Then the baseline: the reads each page needs (the session
+row, the member, the account with its tier, the tiers, the next expiry, the qualifying points for the tier
+progress and the last 5 entries; or a page of 26 entries) as plain psycopg queries from as many threads on
+their own connections, against the same PostgreSQL server. The figures go to docs/BENCHMARKS.md under "## Portal",
 replacing the previous portal section.
 
 Nothing here is a test: the run fails only when the set-up fails or a page answers with anything but 200.
