@@ -1,8 +1,9 @@
 """Erasure (GDPR Art. 17): a member's personal data goes, the ledger's amounts stay.
 
 What names the person is rewritten in place: the member row, the stored `Idempotency-Key` responses that
-showed them, and the free-text notes staff wrote about them. What only points at them by id (ledger
-entries, transactions, holds, redemptions) keeps the id, which after erasure leads to nobody.
+showed them, the free-text notes staff wrote about them, the admin's log of changes to their records and the
+mails sent to them; their sign-in links are deleted. What only points at them by id (ledger entries,
+transactions, holds, redemptions) keeps the id, which after erasure leads to nobody.
 """
 
 import datetime as dt
@@ -17,13 +18,15 @@ from django.db.models import Q, TextField
 from django.db.models.functions import Cast
 
 from loyalty.adjustments.models import Adjustment
+from loyalty.earning.models import Refund, Transaction
 from loyalty.holds.models import Hold
 from loyalty.holds.services import hold_release_open
 from loyalty.idempotency.models import IdempotentRequest
 from loyalty.ledger.locking import account_lock, member_id_of
+from loyalty.messages.models import Message
 from loyalty.subscriptions.models import LIVE_STATUSES, Subscription, SubscriptionEvent
 from loyalty.subscriptions.services import subscription_cancel
-from members.models import Member
+from members.models import Member, SignInLink
 from members.services import consent_apply
 from rewards.models import Redemption, Voucher
 from rewards.services import redemption_cancel
@@ -54,7 +57,9 @@ def member_erase(*, member: Member, actor: str, now: dt.datetime) -> Member:
     date emptied; email an unroutable placeholder; card number a placeholder (only its SHA-256 kept);
     marketing consent withdrawn; open holds given back; issued vouchers cancelled (their redemptions undone:
     the points return to the account and the stock to the reward); a live subscription canceled now. Stored
-    API responses and staff notes lose what named the person. `erased_at` and `erased_by` (`actor`) say who.
+    API responses, staff notes and the admin's log lose what named the person; mails sent to them keep only
+    their kind, status and dates (a mail still queued is never sent); their sign-in links are deleted.
+    `erased_at` and `erased_by` (`actor`) say who.
 
     The ledger's amounts stay. Erasing an erased member changes nothing and returns it. Raises MemberNotFound."""
     account_lock(member_id=member_id_of(member))  # the ledger's lock order: the account first, then the rest
@@ -90,9 +95,9 @@ def member_erase(*, member: Member, actor: str, now: dt.datetime) -> Member:
 
     _scrub_stored_responses(member, identifiers)
     _scrub_notes(member, identifiers)
-    LogEntry.objects.filter(content_type=ContentType.objects.get_for_model(Member), object_id=str(member.pk)).update(
-        object_repr=str(member)[:200]
-    )
+    _scrub_admin_log(member, identifiers)
+    _scrub_messages(member, identifiers)
+    SignInLink.objects.filter(member=member).delete()
     return member
 
 
@@ -172,3 +177,48 @@ def _scrub_notes(member: Member, identifiers: dict[str, str]) -> None:
             redacted = _redact(note, identifiers)
             if redacted != note:
                 model.objects.filter(pk=pk).update(note=redacted)
+
+
+# The member's records the admin may have logged a change of (by content type and id): the log's text (the
+# object's name then, and a change message that may quote a staff note) is redacted like the notes.
+LOGGED_RECORDS = (
+    (Adjustment, "member"), (Subscription, "member"), (Redemption, "member"), (Voucher, "member"),
+    (Hold, "member"), (Transaction, "member"), (Refund, "transaction__member"), (Message, "member"),
+)  # fmt: skip
+
+
+def _scrub_admin_log(member: Member, identifiers: dict[str, str]) -> None:
+    """The admin's log (the audit log): entries about the member name them as the member was then; entries
+    about their other records may quote what staff wrote. Both redacted; an entry about the member itself
+    shows the erased member."""
+    content_types = ContentType.objects.get_for_models(Member, *(model for model, _ in LOGGED_RECORDS))
+    about = Q(content_type=content_types[Member], object_id=str(member.pk))
+    for model, owner in LOGGED_RECORDS:
+        ids = [str(pk) for pk in model.objects.filter(**{owner: member}).values_list("pk", flat=True)]
+        if ids:
+            about |= Q(content_type=content_types[model], object_id__in=ids)
+    member_type = content_types[Member].pk
+    for entry in LogEntry.objects.filter(about).only("pk", "content_type_id", "object_id", "object_repr",
+                                                     "change_message"):  # fmt: skip
+        is_member = entry.content_type_id == member_type and entry.object_id == str(member.pk)
+        object_repr = str(member)[:200] if is_member else _redact(entry.object_repr, identifiers)
+        change_message = _redact(entry.change_message, identifiers)
+        if (object_repr, change_message) != (entry.object_repr, entry.change_message):
+            LogEntry.objects.filter(pk=entry.pk).update(object_repr=object_repr, change_message=change_message)
+
+
+ERASED_BEFORE_DELIVERY = "not sent: the member was erased"
+
+
+def _scrub_messages(member: Member, identifiers: dict[str, str]) -> None:
+    """Mails to the member keep their kind, status and dates: the address becomes the erased placeholder, the
+    subject is redacted, the text, headers and errors (which may quote the address) are emptied. A mail still
+    queued is marked failed, so it is never sent."""
+    mails = Message.objects.filter(member=member)
+    mails.filter(status=Message.Status.QUEUED).update(status=Message.Status.FAILED, last_error=ERASED_BEFORE_DELIVERY)
+    mails.exclude(last_error=ERASED_BEFORE_DELIVERY).update(last_error="")
+    mails.update(to_email=member.email, body_text="", body_html="", headers={}, secret="")
+    for subject in mails.order_by().values_list("subject", flat=True).distinct():
+        redacted = _redact(subject, identifiers)
+        if redacted != subject:
+            mails.filter(subject=subject).update(subject=redacted)

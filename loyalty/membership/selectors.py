@@ -1,11 +1,13 @@
 """Reads of a member's place in the program that several faces show alike (the admin's member page, the
-portal's overview): the tier held, until when, and how far the next one is."""
+portal): the tier held, until when, and how far the next one is; what their referrals brought."""
 
 import datetime as dt
 from dataclasses import dataclass
 
+from django.db.models import Sum
+
 from loyalty.earning.selectors import qualifying_points
-from loyalty.ledger.models import Account
+from loyalty.ledger.models import Account, LedgerEntry
 from loyalty.program.models import Program
 from loyalty.tiers.models import Tier
 from loyalty.tiers.selectors import rank_of, tier_held, tiers_all
@@ -48,3 +50,24 @@ def tier_standing_of(*, member: Member, account: Account | None, program: Progra
         tier=held, valid_until=account.tier_valid_until if recorded else None, qualifying=qualifying,
         next_tier=next_tier,
     )  # fmt: skip
+
+
+# A referral bonus is a ledger entry of kind `bonus` whose reference is `referral:<the referred member's
+# public id>`, credited to the member who referred them (ENGAGEMENT.md, "referral").
+REFERRAL_REFERENCE_PREFIX = "referral:"
+
+
+@dataclass(frozen=True)
+class ReferralSummary:
+    friends_joined: int
+    points_earned: int
+
+
+def referral_summary_of(member: Member) -> ReferralSummary:
+    """How many members joined with `member`'s referral code, and the referral bonus points `member` got for
+    them. Two queries, however many friends."""
+    joined = Member.objects.filter(referred_by=member).count()
+    earned = LedgerEntry.objects.filter(
+        account__member=member, kind=LedgerEntry.Kind.BONUS, reference__startswith=REFERRAL_REFERENCE_PREFIX
+    ).aggregate(points=Sum("points"))["points"]
+    return ReferralSummary(friends_joined=joined, points_earned=earned or 0)

@@ -46,9 +46,9 @@ TRANSITIONS: dict[tuple[str, str], frozenset[str]] = {
 }
 
 
-# Causes of events that move no status but record what staff or a shop did: a cancellation scheduled for the
-# period's end, a goodwill extension.
-RECORD_CAUSES = frozenset({"cancel_scheduled", "extended"})
+# Causes of events that move no status but record what staff, a shop or the member did: a cancellation scheduled
+# for the period's end (and its undoing), a goodwill extension.
+RECORD_CAUSES = frozenset({"cancel_scheduled", "cancel_unscheduled", "extended"})
 
 
 def transition_allowed(from_status: str, to_status: str, cause: str) -> bool:
@@ -237,6 +237,25 @@ def subscription_cancel(
     else:
         events.append(_move(subscription, S.CANCELED, cause="canceled", now=now, actor=actor))
     _save(subscription, events)
+    _account_benefits(account, subscription, program_get().subscription_grace_days)
+    return subscription
+
+
+@transaction.atomic
+def subscription_resume(*, subscription: Subscription, now: dt.datetime, actor: str = "") -> Subscription:
+    """Undo a cancellation scheduled for the period's end: the subscription renews again and its benefits
+    last as for any paid period (with grace). Recorded as a `cancel_unscheduled` event with `actor`.
+
+    Raises InvalidState for a subscription that is not live or has no cancellation scheduled; writes
+    nothing then."""
+    account = account_lock(member_id=subscription.member_id)
+    subscription = Subscription.objects.select_related("plan").get(pk=subscription.pk)
+    if subscription.status not in LIVE_STATUSES:
+        raise InvalidState(f"The subscription is already {subscription.status}.", param="subscription")
+    if not subscription.cancel_at_period_end:
+        raise InvalidState("No cancellation is scheduled for this subscription.", param="subscription")
+    subscription.cancel_at_period_end = False
+    _save(subscription, [_staying(subscription, cause="cancel_unscheduled", now=now, actor=actor)])
     _account_benefits(account, subscription, program_get().subscription_grace_days)
     return subscription
 

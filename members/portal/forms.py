@@ -22,3 +22,18 @@ class JoinForm(forms.Form):
 class LanguageForm(forms.Form):
     language = forms.ChoiceField(choices=settings.LANGUAGES)
     next = forms.CharField(required=False, max_length=2000)
+
+
+class ProfileForm(forms.Form):
+    """What a member may change about themselves in the portal (the email is how they sign in: not here)."""
+
+    first_name = forms.CharField(label=_("First name"), max_length=100, required=False)
+    last_name = forms.CharField(label=_("Last name"), max_length=100, required=False)
+    phone = forms.CharField(
+        label=_("Phone number"), max_length=32, required=False,
+        help_text=_("6 to 15 digits, may start with +; spaces and dashes are fine."),
+    )  # fmt: skip
+    locale = forms.ChoiceField(label=_("Language of the portal and our mails"), choices=settings.LANGUAGES)
+    marketing_consent = forms.BooleanField(
+        label=_("Yes, send me offers and news by mail. I can withdraw this at any time."), required=False
+    )
