@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from loyalty.errors import InvalidState
 from loyalty.membership.selectors import referral_summary_of
@@ -51,7 +51,7 @@ def _multiplier(plan) -> Decimal:
 
 
 @member_required
-@require_GET
+@require_safe
 def subscription(request: HttpRequest) -> HttpResponse:
     """The live plan (status, period end, perks, cancel or undo), or the plans on offer. (The context says `live`:
     base.html's nav names its link `subscription`.)"""
@@ -105,7 +105,7 @@ def subscription_resume_view(request: HttpRequest) -> HttpResponse:
 
 
 @member_required
-@require_GET
+@require_safe
 def referral(request: HttpRequest) -> HttpResponse:
     member = request.member
     link = f"{settings.PUBLIC_BASE_URL}{reverse('portal:join')}?ref={member.referral_code}"
@@ -152,7 +152,7 @@ def profile(request: HttpRequest) -> HttpResponse:
 
 
 @member_required
-@require_GET
+@require_safe
 def profile_export(request: HttpRequest) -> HttpResponse:
     """Everything stored about the member, as a JSON file to download."""
     now = timezone.now()
