@@ -45,37 +45,31 @@ def test_a_member_reads_the_overview_and_redeems_a_reward_on_a_phone(browser, si
         expect(page.get_by_test_id("tier-progress")).to_have_text("58 points to Silver")
         assert fits(page)
         screenshot(page, "portal-overview")
-        page.screenshot(path="/tmp/pages/overview.png", full_page=True)
 
         page.goto(f"{site.url}/portal/history")
         expect(page.get_by_test_id("entry")).to_have_count(3)
         assert fits(page)
-        page.screenshot(path="/tmp/pages/history.png", full_page=True)
 
         page.goto(f"{site.url}/portal/rewards")
         expect(page.locator('[data-testid="reward"][data-eligible="true"]')).to_have_count(1)
         expect(page.locator('[data-code="TENOFF"]')).to_contain_text("558 more points")
         assert fits(page)
         screenshot(page, "portal-rewards")
-        page.screenshot(path="/tmp/pages/rewards.png", full_page=True)
 
         page.get_by_role("link", name="Free coffee").click()
         page.get_by_test_id("redeem-button").click()
         expect(page.get_by_test_id("points-after")).to_have_text("142")
         assert fits(page)
-        page.screenshot(path="/tmp/pages/confirm.png", full_page=True)
         page.get_by_test_id("confirm").click()
 
         expect(page.get_by_test_id("voucher-code")).to_be_visible()
         expect(page.get_by_role("img", name="QR code of voucher")).to_be_visible()
         assert fits(page)
         screenshot(page, "portal-voucher")
-        page.screenshot(path="/tmp/pages/voucher.png", full_page=True)
 
         page.goto(f"{site.url}/portal/vouchers")
         expect(page.get_by_test_id("voucher")).to_have_count(1)
         assert fits(page)
-        page.screenshot(path="/tmp/pages/vouchers.png", full_page=True)
         page.goto(f"{site.url}/portal/")
         expect(page.get_by_test_id("balance-available")).to_have_text("142")
     finally:
