@@ -146,7 +146,7 @@ def profile(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Your details are saved."))
             response = redirect("portal:profile")
             response.set_cookie(settings.LANGUAGE_COOKIE_NAME, member.locale, samesite="Lax", httponly=True,
-                                secure=not settings.DEBUG, max_age=365 * 24 * 3600)  # fmt: skip
+                                secure=settings.SESSION_COOKIE_SECURE, max_age=365 * 24 * 3600)  # fmt: skip
             return response
     return render(request, "portal/profile.html", {"member": member, "form": form}, status=400)
 

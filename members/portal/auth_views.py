@@ -58,7 +58,7 @@ def signin(request: HttpRequest, token: str) -> HttpResponse:
     member_sign_in(request, member)
     response = redirect("portal:home")
     response.set_cookie(settings.LANGUAGE_COOKIE_NAME, member.locale, samesite="Lax", httponly=True,
-                        secure=not settings.DEBUG)  # fmt: skip
+                        secure=settings.SESSION_COOKIE_SECURE)  # fmt: skip
     return response
 
 
@@ -120,6 +120,6 @@ def language(request: HttpRequest) -> HttpResponse:
     if member is not None and member.locale != code:
         member_update(member=member, locale=code, now=timezone.now())
     response = redirect(target)
-    response.set_cookie(settings.LANGUAGE_COOKIE_NAME, code, samesite="Lax", httponly=True, secure=not settings.DEBUG,
-                        max_age=365 * 24 * 3600)  # fmt: skip
+    response.set_cookie(settings.LANGUAGE_COOKIE_NAME, code, samesite="Lax", httponly=True,
+                        secure=settings.SESSION_COOKIE_SECURE, max_age=365 * 24 * 3600)  # fmt: skip
     return response
