@@ -6,7 +6,7 @@ PORT ?= 8000
 PYTEST_ARGS ?=
 CELERY_WORKER := $(BIN)/celery -A config worker --beat
 
-.PHONY: run test lint lock migrate worker clean bench-earn bench-jobs
+.PHONY: run test lint lock migrate worker clean bench-earn bench-jobs bench-portal messages
 
 # Every install takes its versions from this file (pyproject.toml keeps the ranges the project works with),
 # so a run does not depend on what upstream released today. `make lock` regenerates it.
@@ -72,6 +72,12 @@ lint: $(VENV)/.installed-test
 migrate: $(VENV)/.installed
 	$(BIN)/python manage.py migrate
 
+# The portal's translations: new strings from its templates and code into members/portal/locale/*/django.po
+# (untranslated; gone ones dropped; needs GNU gettext), then every .po compiled to its committed .mo with polib.
+# Translate what is new, run it again, commit both; tests/members/portal/test_i18n.py fails until then.
+messages: $(VENV)/.installed
+	$(BIN)/python manage.py portal_messages
+
 # The worker (with embedded beat) alone, for when the web server runs elsewhere. Run exactly one beat.
 worker: $(VENV)/.installed
 	$(CELERY_WORKER)
@@ -87,6 +93,12 @@ bench-earn: $(VENV)/.installed-bench
 # BENCH_ARGS='--members 10000' for a smaller run.
 bench-jobs: $(VENV)/.installed-bench
 	$(BIN)/python bench/jobs.py $(BENCH_ARGS)
+
+# The portal benchmark (docs/BENCHMARKS.md, "Portal"): needs PostgreSQL; builds (or reuses) its own database,
+# loyalty_bench_portal (or $$BENCH_PORTAL_DATABASE_URL), and uses port 8766; about 4 minutes, 2.5 more when it
+# builds the data. BENCH_ARGS='--clients 1,16 --duration 30' for others.
+bench-portal: $(VENV)/.installed-bench
+	$(BIN)/python bench/portal.py $(BENCH_ARGS)
 
 # Removes the virtualenv, caches and the local broker's queue; the SQLite database in var/ stays.
 clean:

@@ -119,6 +119,9 @@ LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("de", "Deutsch")]
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
+# The portal's catalogue first: an app's own translations yield to those of apps listed before it, so the admin's
+# "History" (Geschichte) would otherwise replace the portal's (Verlauf).
+LOCALE_PATHS = [BASE_DIR / "members" / "portal" / "locale"]
 USE_TZ = True
 
 STATIC_URL = "static/"

@@ -70,6 +70,9 @@ class LedgerEntry(models.Model):
         verbose_name_plural = "ledger entries"
         indexes = [
             models.Index(fields=["account", "-id"], name="entry_account_newest"),
+            # A member's entries of one kind, newest first (the portal's history filtered by kind): without it
+            # PostgreSQL reads all of the member's entries to keep the few of that kind.
+            models.Index(fields=["account", "kind", "-id"], name="entry_account_kind_newest"),
             models.Index(fields=["created_at"], name="entry_created_at"),
         ]
         constraints = [

@@ -21,7 +21,7 @@ from loyalty.subscriptions.selectors import plans_on_offer, subscription_live_of
 from loyalty.subscriptions.services import subscription_cancel, subscription_resume
 from members.errors import DomainError, InvalidLocale, InvalidName, InvalidPhone, PhoneExists
 from members.portal.forms import ProfileForm
-from members.portal.session import member_required, member_sign_out
+from members.portal.session import language_remember, member_required, member_sign_out
 from members.services import member_update
 from privacy.selectors import member_export
 from privacy.services import member_erase
@@ -145,8 +145,7 @@ def profile(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("Your details are saved."))
             response = redirect("portal:profile")
-            response.set_cookie(settings.LANGUAGE_COOKIE_NAME, member.locale, samesite="Lax", httponly=True,
-                                secure=settings.SESSION_COOKIE_SECURE, max_age=365 * 24 * 3600)  # fmt: skip
+            language_remember(response, member.locale)
             return response
     return render(request, "portal/profile.html", {"member": member, "form": form}, status=400)
 

@@ -1,9 +1,8 @@
 """Signing in and out, joining, and the language switch."""
 
-from django.conf import settings
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render, resolve_url
 from django.utils import timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -14,7 +13,7 @@ from loyalty.membership.services import member_enroll_with_account
 from members.errors import DomainError, InvalidReferralCode, MemberExists
 from members.models import Member
 from members.portal.forms import JoinForm, LanguageForm, LoginForm
-from members.portal.session import member_sign_in, member_sign_out, signed_in_member
+from members.portal.session import language_remember, member_sign_in, member_sign_out, signed_in_member
 from members.portal.signin import (
     KIND_WELCOME,
     client_over_limit,
@@ -57,8 +56,7 @@ def signin(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "portal/signin.html", {"valid": False}, status=400)
     member_sign_in(request, member)
     response = redirect("portal:home")
-    response.set_cookie(settings.LANGUAGE_COOKIE_NAME, member.locale, samesite="Lax", httponly=True,
-                        secure=settings.SESSION_COOKIE_SECURE)  # fmt: skip
+    language_remember(response, member.locale)
     return response
 
 
@@ -109,17 +107,16 @@ def language(request: HttpRequest) -> HttpResponse:
     """Switch the language: the cookie for a visitor, and the member's `locale` too when signed in."""
     form = LanguageForm(request.POST)
     target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(
+    if not (target.startswith("/") and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        target = "portal:home"
+    )):  # fmt: skip
+        target = resolve_url("portal:home")
+    response = HttpResponseRedirect(target)
     if not form.is_valid():
-        return redirect(target)
+        return response
     code = form.cleaned_data["language"]
     member = signed_in_member(request)
     if member is not None and member.locale != code:
         member_update(member=member, locale=code, now=timezone.now())
-    response = redirect(target)
-    response.set_cookie(settings.LANGUAGE_COOKIE_NAME, code, samesite="Lax", httponly=True,
-                        secure=settings.SESSION_COOKIE_SECURE, max_age=365 * 24 * 3600)  # fmt: skip
+    language_remember(response, code)
     return response

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from django.db.models import QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 
 from loyalty.ledger.models import Account, LedgerEntry
 
@@ -29,12 +29,22 @@ KIND_FILTERS = [
 ]
 
 
+# The columns a row shows or its words name: a few of the hundred the joined models hold, which the ORM would
+# otherwise compile and fetch for every page.
+ROW_FIELDS = (
+    "public_id", "kind", "points", "pending_points", "held_points", "balance_after", "created_at", "shop__name",
+    "redemption__reward__name", "reverses__kind", "reverses__redemption__reward__name",
+)  # fmt: skip
+
+
 def entries_of(account: Account | None) -> QuerySet[LedgerEntry]:
     """The member's entries with everything their words name, in the same query."""
     if account is None:
         return LedgerEntry.objects.none()
-    return LedgerEntry.objects.filter(account=account).select_related(
-        "shop", "redemption__reward", "reverses__redemption__reward"
+    return (
+        LedgerEntry.objects.filter(account=account)
+        .select_related("shop", "redemption__reward", "reverses__redemption__reward")
+        .only(*ROW_FIELDS)
     )
 
 
@@ -62,7 +72,7 @@ def entry_words(entry: LedgerEntry) -> str:
     words = {
         Kind.BONUS: _("Bonus points"),
         Kind.ADJUST: _("Adjustment"),
-        Kind.EXPIRE: _("Expired"),
+        Kind.EXPIRE: pgettext("ledger entry", "Expired"),
         Kind.RELEASE: _("Points released"),
         Kind.ACTIVATE: _("Pending points now available"),
     }

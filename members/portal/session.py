@@ -4,7 +4,7 @@ import datetime as dt
 import functools
 
 from django.conf import settings
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils import timezone, translation
 from django.utils.cache import add_never_cache_headers
@@ -13,7 +13,7 @@ from members.models import Member
 
 SESSION_MEMBER = "portal_member"
 SESSION_SEEN = "portal_seen"  # the day the session's expiry was last pushed back
-LANGUAGE_COOKIE = settings.LANGUAGE_COOKIE_NAME
+LANGUAGE_COOKIE_DAYS = 365
 
 
 def member_sign_in(request: HttpRequest, member: Member) -> None:
@@ -25,6 +25,15 @@ def member_sign_in(request: HttpRequest, member: Member) -> None:
 
 def member_sign_out(request: HttpRequest) -> None:
     request.session.flush()
+
+
+def language_remember(response: HttpResponse, code: str) -> None:
+    """The language the portal speaks to this browser from now on (LocaleMiddleware reads the cookie before
+    Accept-Language): a year, and as secure as the session's cookie (Secure behind TLS, not on plain HTTP)."""
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME, code, max_age=LANGUAGE_COOKIE_DAYS * 24 * 3600, samesite="Lax",
+        httponly=True, secure=settings.SESSION_COOKIE_SECURE,
+    )  # fmt: skip
 
 
 def _keep_alive(request: HttpRequest) -> None:
