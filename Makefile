@@ -43,11 +43,12 @@ lock:
 	mv $(CONSTRAINTS).new $(CONSTRAINTS)
 	rm -rf $(LOCK_VENV)
 
-# The demo: migrate, load demo/program.json, print the URLs and KEY=<a new demo key> (revoking the demo keys of
+# The demo (mails to var/mail, their links to this server's port): migrate, load demo/program.json, print the URLs and KEY=<a new demo key> (revoking the demo keys of
 # earlier runs), then run a Celery worker with embedded beat in the background and the web server in the
 # foreground. Ctrl-C stops both.
 run: export DEBUG = 1
 run: export EMAIL_FILE_PATH ?= $(CURDIR)/var/mail
+run: export PUBLIC_BASE_URL ?= http://127.0.0.1:$(PORT)
 run: $(VENV)/.installed
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py load_program demo/program.json

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from loyalty.errors import InvalidState
 from loyalty.membership.selectors import referral_summary_of
@@ -21,7 +21,7 @@ from loyalty.subscriptions.selectors import plans_on_offer, subscription_live_of
 from loyalty.subscriptions.services import subscription_cancel, subscription_resume
 from members.errors import DomainError, InvalidLocale, InvalidName, InvalidPhone, PhoneExists
 from members.portal.forms import ProfileForm
-from members.portal.session import member_required, member_sign_out
+from members.portal.session import language_remember, member_required, member_sign_out
 from members.services import member_update
 from privacy.selectors import member_export
 from privacy.services import member_erase
@@ -51,7 +51,7 @@ def _multiplier(plan) -> Decimal:
 
 
 @member_required
-@require_GET
+@require_safe
 def subscription(request: HttpRequest) -> HttpResponse:
     """The live plan (status, period end, perks, cancel or undo), or the plans on offer. (The context says `live`:
     base.html's nav names its link `subscription`.)"""
@@ -105,7 +105,7 @@ def subscription_resume_view(request: HttpRequest) -> HttpResponse:
 
 
 @member_required
-@require_GET
+@require_safe
 def referral(request: HttpRequest) -> HttpResponse:
     member = request.member
     link = f"{settings.PUBLIC_BASE_URL}{reverse('portal:join')}?ref={member.referral_code}"
@@ -145,14 +145,13 @@ def profile(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("Your details are saved."))
             response = redirect("portal:profile")
-            response.set_cookie(settings.LANGUAGE_COOKIE_NAME, member.locale, samesite="Lax", httponly=True,
-                                secure=not settings.DEBUG, max_age=365 * 24 * 3600)  # fmt: skip
+            language_remember(response, member.locale)
             return response
     return render(request, "portal/profile.html", {"member": member, "form": form}, status=400)
 
 
 @member_required
-@require_GET
+@require_safe
 def profile_export(request: HttpRequest) -> HttpResponse:
     """Everything stored about the member, as a JSON file to download."""
     now = timezone.now()

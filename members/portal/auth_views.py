@@ -6,6 +6,7 @@ from django.shortcuts import redirect, render, resolve_url
 from django.utils import timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from loyalty.membership.services import member_enroll_with_account
@@ -42,6 +43,7 @@ def login(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/login.html", {"form": LoginForm(), "sent": True})
 
 
+@never_cache  # the page of a link that signs in: kept by no browser or proxy
 @require_http_methods(["GET", "HEAD", "POST"])
 def signin(request: HttpRequest, token: str) -> HttpResponse:
     """The mailed link: a GET only shows a button (mail scanners that open links do not spend them); its POST

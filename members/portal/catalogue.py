@@ -5,7 +5,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadReque
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
 from loyalty.errors import DomainError
 from loyalty.ledger.selectors import account_of
@@ -38,6 +38,7 @@ def _reward_or_404(code: str) -> Reward:
 
 
 @member_required
+@require_safe
 def rewards(request: HttpRequest) -> HttpResponse:
     """The active rewards, in the catalogue's order (the API's), with what each needs."""
     listed = list(Reward.objects.filter(active=True).order_by("sort_order", "id"))
@@ -48,6 +49,7 @@ def rewards(request: HttpRequest) -> HttpResponse:
 
 
 @member_required
+@require_safe
 def reward(request: HttpRequest, code: str) -> HttpResponse:
     """One reward: what it is and costs, and a way to redeem it (or why not now)."""
     item, available = _one(request.member, code)
@@ -62,11 +64,11 @@ def _one(member, code: str):
 
 
 @member_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def reward_redeem(request: HttpRequest, code: str) -> HttpResponse:
     """GET: the confirmation (what it costs, what is left after), carrying a one-time token. POST: redeem, once
     per token (`portal_redeem`); the voucher's page on success, the refusal in words otherwise."""
-    if request.method == "GET":
+    if request.method != "POST":
         item, available = _one(request.member, code)
         return render(request, "portal/redeem_confirm.html", {
             "member": request.member, "item": item, "available": available, "currency": program_get().currency,
@@ -94,6 +96,7 @@ def reward_redeem(request: HttpRequest, code: str) -> HttpResponse:
 
 
 @member_required
+@require_safe
 def vouchers(request: HttpRequest) -> HttpResponse:
     """The member's vouchers, newest first, 25 a page (keyset by code), each with its status and code."""
     rows = Voucher.objects.filter(member=request.member).select_related("reward")
@@ -109,6 +112,7 @@ def vouchers(request: HttpRequest) -> HttpResponse:
 
 
 @member_required
+@require_safe
 def voucher(request: HttpRequest, code: str) -> HttpResponse:
     """One of the member's vouchers with a big QR code; anyone else's is a 404."""
     mine = Voucher.objects.filter(member=request.member).select_related("reward")

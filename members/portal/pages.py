@@ -5,6 +5,7 @@ from decimal import Decimal
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.views.decorators.http import require_safe
 
 from loyalty.ledger.selectors import account_of, balance_of, next_expiry_of
 from loyalty.membership.selectors import tier_standing_of
@@ -16,6 +17,7 @@ LAST_ENTRIES = 5
 
 
 @member_required
+@require_safe
 def home(request: HttpRequest) -> HttpResponse:
     """Balances and their value, tier and progress, the next expiry, the newest entries and the card."""
     member = request.member
@@ -33,6 +35,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @member_required
+@require_safe
 def history(request: HttpRequest) -> HttpResponse:
     """Every entry, newest first, 25 a page (keyset: `?after=` / `?before=` an entry's public id), by kind."""
     kinds = dict(KIND_FILTERS)

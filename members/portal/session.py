@@ -7,6 +7,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils import timezone, translation
+from django.utils.cache import add_never_cache_headers
 
 from members.models import Member
 
@@ -58,7 +59,9 @@ def signed_in_member(request: HttpRequest) -> Member | None:
 
 def member_required(view):
     """Pages for a signed-in member: `request.member` is set and the page speaks the member's language;
-    without a session, the sign-in page (coming back here afterwards is not offered: no open redirect)."""
+    without a session, the sign-in page (coming back here afterwards is not offered: no open redirect). What they
+    answer is never stored by a browser or a proxy (`no-store`): after signing out on a shared phone, Back does not
+    bring the balance or a voucher back."""
 
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs):
@@ -69,6 +72,8 @@ def member_required(view):
         request.member = member
         translation.activate(member.locale)
         request.LANGUAGE_CODE = member.locale
-        return view(request, *args, **kwargs)
+        response = view(request, *args, **kwargs)
+        add_never_cache_headers(response)
+        return response
 
     return wrapper

@@ -27,8 +27,9 @@ DEMO_PASSWORD_VARIABLE = "DEMO_ADMIN_PASSWORD"  # noqa: S105 (the name of a vari
 DEMO_PASSWORD_DEFAULT = "demo-loyalty"  # noqa: S105 (a published demo login, never for production)
 DEMO_KEY_NAME = "demo (setup_demo)"
 DEMO_MEMBER_EMAIL = "grace@example.com"
-# The demo member's purchases at the demo shop (external ids stay the same, so a second run adds nothing).
-DEMO_PURCHASES = [("demo-1", "42.50", 20), ("demo-2", "129.90", 9), ("demo-3", "18.20", 2)]
+# The demo member's purchases at the demo shop (external ids stay the same, so a second run adds nothing): enough
+# points for the cheapest reward of demo/program.json, so a newcomer can redeem in the portal straight away.
+DEMO_PURCHASES = [("demo-a", "42.50", 20), ("demo-b", "289.90", 9), ("demo-c", "18.20", 2)]
 
 
 class Command(BaseCommand):
@@ -64,6 +65,11 @@ class Command(BaseCommand):
             else "the sign-in mail is printed by the worker"
         )  # fmt: skip
         shown_password = password if password == DEMO_PASSWORD_DEFAULT else f"${DEMO_PASSWORD_VARIABLE}"
+        if settings.PUBLIC_BASE_URL != base:
+            mails += (
+                f"; its link points at PUBLIC_BASE_URL {settings.PUBLIC_BASE_URL}, not this server: set "
+                f"PUBLIC_BASE_URL={base}"
+            )
         self.stdout.write(
             "\n".join(
                 [

@@ -1,7 +1,9 @@
 """`setup_demo` (make run's last step): its last line is `KEY=lk_...`, ready to paste into a shell, and each run
 revokes the demo keys earlier runs printed instead of piling up all-scope keys."""
 
+import os
 import re
+import subprocess
 from io import StringIO
 from pathlib import Path
 
@@ -14,6 +16,8 @@ from loyalty.ledger.selectors import account_of, balance_of
 from loyalty.shops.models import ApiKey, Shop
 from loyalty.shops.services import api_key_authenticate, api_key_create
 from members.models import Member
+from rewards.eligibility import catalogue_eligibility
+from rewards.models import Reward
 
 REPO = Path(__file__).resolve().parents[3]
 KEY_LINE = re.compile(r"^KEY=(lk_[a-z0-9]{8}_[A-Za-z0-9]{32,})$")
@@ -70,3 +74,40 @@ def test_a_rerun_revokes_the_earlier_demo_keys_and_leaves_other_keys_alone(demo_
     assert api_key_authenticate(raw_key=staff_key, now=now) is not None
     assert ApiKey.objects.filter(shop=shop, revoked_at__isnull=True).count() == 2
     assert "1 earlier demo key(s) revoked" in output
+
+
+def test_the_demo_member_can_afford_a_reward_of_the_demo_catalogue(demo_program):
+    setup_demo()
+
+    member = Member.objects.get(email="grace@example.com")
+    rewards = list(Reward.objects.filter(active=True))
+    eligibility = catalogue_eligibility(rewards, member=member, now=timezone.now())
+    assert any(eligibility[reward.pk].eligible for reward in rewards)
+
+
+def test_the_output_says_when_the_mails_links_point_at_another_server(demo_program, settings):
+    settings.PUBLIC_BASE_URL = "http://127.0.0.1:8000"
+    assert "PUBLIC_BASE_URL" not in setup_demo(port=8000)[0]
+
+    output, _ = setup_demo(port=8123)
+
+    assert "its link points at PUBLIC_BASE_URL http://127.0.0.1:8000, not this server" in output
+    assert "set PUBLIC_BASE_URL=http://127.0.0.1:8123" in output
+
+
+def test_make_run_on_another_port_points_the_mails_links_at_that_port(tmp_path):
+    # A stand-in virtualenv whose python prints the variable and stops `make run` at its first step.
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    python = venv / "bin" / "python"
+    python.write_text('#!/bin/sh\necho "PUBLIC_BASE_URL=$PUBLIC_BASE_URL"\nexit 3\n')
+    python.chmod(0o755)
+    (venv / ".installed").touch()
+    env = {name: value for name, value in os.environ.items() if name != "PUBLIC_BASE_URL"}
+
+    result = subprocess.run(  # noqa: S603 - a fixed command
+        ["make", "-s", "run", f"VENV={venv}", "PORT=8123"],  # noqa: S607 - make from PATH, as a person runs it
+        cwd=REPO, env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+
+    assert "PUBLIC_BASE_URL=http://127.0.0.1:8123" in result.stdout.splitlines()
