@@ -262,6 +262,7 @@ CELERY_BEAT_SCHEDULE: dict = {
     "expire-vouchers": {"task": "rewards.tasks.expire_vouchers", "schedule": crontab(minute=15)},
     "renew-subscriptions": {"task": "loyalty.tasks.renew_subscriptions", "schedule": crontab(minute="*/15")},
     "deliver-messages": {"task": "loyalty.tasks.deliver_messages", "schedule": 60.0},
+    "process-signin-requests": {"task": "members.portal.tasks.process_signin_requests", "schedule": 60.0},
 }
 
 # --- Logging: one setup for web, worker and beat (config/celery.py hands Celery's logging to this) -------------

@@ -105,3 +105,15 @@ class RedeemRequest(models.Model):
 
     def __str__(self) -> str:
         return f"redeem request of member {self.member_id}"
+
+
+class SignInRequest(models.Model):
+    """Someone asked for a sign-in link for `email`. The login page writes only this row, the same for every
+    address, and answers; the address is looked up and the link mailed afterwards (`signin_requests_process`),
+    so how long the answer takes tells nothing about whether the address is a member's. Deleted once handled."""
+
+    email = models.CharField(max_length=254)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"sign-in request {self.pk}"

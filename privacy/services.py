@@ -2,7 +2,7 @@
 
 What names the person is rewritten in place: the member row, the stored `Idempotency-Key` responses that
 showed them, the free-text notes staff wrote about them, the admin's log of changes to their records and the
-mails sent to them; their sign-in links are deleted. What only points at them by id (ledger entries,
+mails sent to them; their sign-in links (and requests for one) are deleted. What only points at them by id (ledger entries,
 transactions, holds, redemptions) keeps the id, which after erasure leads to nobody.
 """
 
@@ -26,7 +26,7 @@ from loyalty.ledger.locking import account_lock, member_id_of
 from loyalty.messages.models import Message
 from loyalty.subscriptions.models import LIVE_STATUSES, Subscription, SubscriptionEvent
 from loyalty.subscriptions.services import subscription_cancel
-from members.models import Member, SignInLink
+from members.models import Member, SignInLink, SignInRequest
 from members.services import consent_apply
 from rewards.models import Redemption, Voucher
 from rewards.services import redemption_cancel
@@ -58,7 +58,7 @@ def member_erase(*, member: Member, actor: str, now: dt.datetime) -> Member:
     marketing consent withdrawn; open holds given back; issued vouchers cancelled (their redemptions undone:
     the points return to the account and the stock to the reward); a live subscription canceled now. Stored
     API responses, staff notes and the admin's log lose what named the person; mails sent to them keep only
-    their kind, status and dates (a mail still queued is never sent); their sign-in links are deleted.
+    their kind, status and dates (a mail still queued is never sent); their sign-in links (and requests for one) are deleted.
     `erased_at` and `erased_by` (`actor`) say who.
 
     The ledger's amounts stay. Erasing an erased member changes nothing and returns it. Raises MemberNotFound."""
@@ -98,6 +98,7 @@ def member_erase(*, member: Member, actor: str, now: dt.datetime) -> Member:
     _scrub_admin_log(member, identifiers)
     _scrub_messages(member, identifiers)
     SignInLink.objects.filter(member=member).delete()
+    SignInRequest.objects.filter(email=identifiers["email"]).delete()  # asked for, not yet handled
     return member
 
 

@@ -7,3 +7,6 @@ class PortalConfig(AppConfig):
     name = "members.portal"
     label = "portal"
     verbose_name = "Member portal"
+
+    def ready(self) -> None:
+        from members.portal import tasks  # noqa: F401, PLC0415 - registers its job for run_job, workers and beat

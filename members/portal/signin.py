@@ -15,8 +15,11 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 
+from loyalty.jobs.runner import JobRun
 from loyalty.messages.services import SECRET_MARK, message_queue
-from members.models import Member, SignInLink
+from loyalty.queueing import task_enqueue
+from members.errors import DomainError
+from members.models import Member, SignInLink, SignInRequest
 from members.services import email_normalise
 
 logger = logging.getLogger("members.portal")
@@ -47,17 +50,39 @@ def client_over_limit(client: str) -> bool:
 
 
 def signin_requested(*, email: str, client: str, now: dt.datetime) -> None:
-    """Someone asked for a sign-in link for `email`: mail one if an active member has that address and neither
-    the address nor the client is over its limit. Answers nothing either way."""
+    """Someone asked for a sign-in link for `email`: unless the client is over its limit, record the request and
+    have it handled after commit. The same statements run whoever asks: no lookup of the address here."""
     if client_over_limit(client):
         return
     try:
         email = email_normalise(email)
-    except Exception:  # noqa: BLE001 - an address no member can have: nothing to send
-        return
-    member = Member.objects.filter(email=email, status=Member.Status.ACTIVE).first()
-    if member is not None:
-        signin_link_send(member=member, now=now)
+    except DomainError:  # an address no member can have: nothing to send, and nothing that took longer
+        email = ""
+    with transaction.atomic():
+        SignInRequest.objects.create(email=email, created_at=now)
+        from members.portal.tasks import process_signin_requests_task  # noqa: PLC0415 - tasks import this module
+
+        task_enqueue(process_signin_requests_task)
+
+
+def process_signin_requests(*, now: dt.datetime, chunk_size: int = 100) -> JobRun:
+    """Handle the recorded requests: a link to each active member among the addresses (within their limit),
+    nothing to the others; the requests are deleted. Chunks claimed with SKIP LOCKED, so workers share them."""
+    run = JobRun("process_signin_requests", unit="requests")
+    while True:
+        with transaction.atomic():
+            batch = list(SignInRequest.objects.select_for_update(skip_locked=True).order_by("pk")[:chunk_size])
+            if not batch:
+                return run
+            addresses = {request.email for request in batch if request.email}
+            members = {m.email: m for m in Member.objects.filter(email__in=addresses, status=Member.Status.ACTIVE)}
+            for request in batch:
+                member = members.get(request.email)
+                if member is not None and signin_link_send(member=member, now=now):
+                    run.add(links_sent=1)
+            SignInRequest.objects.filter(pk__in=[request.pk for request in batch]).delete()
+            run.chunks += 1
+            run.accounts += len(batch)
 
 
 @transaction.atomic

@@ -15,7 +15,7 @@ from loyalty.ledger.services import points_credit
 from loyalty.program.loading import program_load
 from loyalty.subscriptions.models import Subscription
 from loyalty.subscriptions.services import subscription_extend
-from members.models import Member
+from members.models import Member, SignInRequest
 from members.portal.signin import signin_link_send
 from tests.support.api import Api, line, purchase
 from tests.support.portal import mails_delivered
@@ -75,6 +75,7 @@ def member_everywhere(api: Api, plan) -> Everywhere:
     signin_link_send(member=member, now=now)
     mails_delivered()
     signin_link_send(member=member, now=now)  # still queued at erasure
+    SignInRequest.objects.create(email=member.email, created_at=now)  # a link asked for, not yet handled
 
     staff = User.objects.create_user("agent")
     for record, message in (

@@ -10,13 +10,17 @@ from django.utils import timezone
 from loyalty.messages.jobs import deliver_messages
 from members.models import Member
 from members.portal.session import SESSION_MEMBER
+from members.portal.signin import process_signin_requests
 
 LINK = re.compile(r"https?://\S+/portal/login/(?P<token>[\w-]+)")
 
 
 def mails_delivered(now: dt.datetime | None = None) -> list[mail.EmailMessage]:
-    """Send every queued mail now (the task a worker runs after commit) and return the test outbox."""
-    deliver_messages(now=now or timezone.now() + dt.timedelta(seconds=1))
+    """Handle the sign-in requests and send every queued mail now (the tasks a worker runs after commit), and
+    return the test outbox."""
+    now = now or timezone.now() + dt.timedelta(seconds=1)
+    process_signin_requests(now=now)
+    deliver_messages(now=now)
     return mail.outbox
 
 

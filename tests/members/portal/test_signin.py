@@ -6,10 +6,12 @@ import re
 
 import pytest
 from django.core import mail
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from members.models import Member, SignInLink
+from members.models import Member, SignInLink, SignInRequest
 from members.services import member_set_status
 from tests.support.portal import mails_delivered, mails_to, signin_token
 
@@ -180,3 +182,22 @@ def test_a_mail_server_down_leaves_the_answer_alone_and_the_mail_for_a_retry(vis
     monkeypatch.undo()
     later = mails_delivered(timezone.now() + dt.timedelta(minutes=2))
     assert [message.to for message in later] == [["ada@example.com"]]
+
+
+def test_the_answer_runs_the_same_statements_for_a_member_a_stranger_and_a_suspended_member(visitor, ada, program):
+    """What the login page does before answering cannot tell members apart, by its answer or by its work: it only
+    records the request; looking the address up and mailing happen afterwards."""
+    from loyalty.membership.services import member_enroll_with_account  # noqa: PLC0415
+
+    member_set_status(member=member_enroll_with_account(email="sus@example.com"), status="suspended")
+    statements = {}
+    for address in ("ada@example.com", "nobody@example.com", "sus@example.com"):
+        with CaptureQueriesContext(connection) as queries:
+            ask_link(visitor, address)
+        statements[address] = [re.sub(r"'[^']*'|\d+", "?", query["sql"]) for query in queries.captured_queries]
+
+    assert statements["ada@example.com"] == statements["nobody@example.com"] == statements["sus@example.com"]
+    assert not any("members_member" in sql for sql in statements["ada@example.com"])
+    assert SignInRequest.objects.count() == 3
+    assert [message.to for message in mails_delivered()] == [["ada@example.com"]]
+    assert SignInRequest.objects.count() == 0
