@@ -9,7 +9,11 @@ from config.api_errors import is_api, json_404, json_500
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None):
-    return json_404(request, exception) if is_api(request) else defaults.page_not_found(request, exception)
+    if is_api(request):
+        return json_404(request, exception)
+    if request.path.startswith("/portal/"):  # a member's page in the portal's look and language, with a way back
+        return defaults.page_not_found(request, exception, template_name="portal/404.html")
+    return defaults.page_not_found(request, exception)
 
 
 def server_error(request: HttpRequest):

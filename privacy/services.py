@@ -2,8 +2,8 @@
 
 What names the person is rewritten in place: the member row, the stored `Idempotency-Key` responses that
 showed them, the free-text notes staff wrote about them, the admin's log of changes to their records and the
-mails sent to them; their sign-in links (and requests for one) are deleted. What only points at them by id (ledger entries,
-transactions, holds, redemptions) keeps the id, which after erasure leads to nobody.
+mails sent to them; their sign-in links (and requests for one) are deleted. What only points at them by id
+(ledger entries, transactions, holds, redemptions) keeps the id, which after erasure leads to nobody.
 """
 
 import datetime as dt
@@ -58,7 +58,8 @@ def member_erase(*, member: Member, actor: str, now: dt.datetime) -> Member:
     marketing consent withdrawn; open holds given back; issued vouchers cancelled (their redemptions undone:
     the points return to the account and the stock to the reward); a live subscription canceled now. Stored
     API responses, staff notes and the admin's log lose what named the person; mails sent to them keep only
-    their kind, status and dates (a mail still queued is never sent); their sign-in links (and requests for one) are deleted.
+    their kind, status and dates (a mail still queued is never sent); their sign-in links (and requests for one)
+    are deleted.
     `erased_at` and `erased_by` (`actor`) say who.
 
     The ledger's amounts stay. Erasing an erased member changes nothing and returns it. Raises MemberNotFound."""

@@ -64,6 +64,8 @@ def test_every_table_of_the_member_is_in_it(zenobia):
     assert [p["external_id"] for p in subscription["payments"]] == ["sub-pay-1"]
     assert [(m["kind"], m["status"]) for m in data["messages"]] == [("sign_in", "sent"), ("sign_in", "queued")]
     assert all(m["to_email"] == PERSON["email"] and m["subject"] and m["body_text"] for m in data["messages"])
+    assert all("(sign-in link, left out)" in m["body_text"] and "[[secret]]" not in m["body_text"]
+               for m in data["messages"])  # fmt: skip
 
 
 def test_no_secret_and_no_other_member_in_it(zenobia, api):

@@ -3,6 +3,8 @@ links, and the same answer for an address that is already a member."""
 
 import re
 
+import pytest
+
 from loyalty.ledger.models import Account
 from members.models import Member
 from tests.support.portal import mails_to, signin_token
@@ -70,3 +72,19 @@ def test_a_bad_address_is_shown_at_its_field_and_nothing_is_written(visitor, pro
     page = r.content.decode()
     assert r.status_code == 400 and 'id="email-error"' in page and 'aria-invalid="true"' in page
     assert Member.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    "name", ["Eve\r\nBcc: y@example.com", "Eve\u202egnp.exe", "visit https://evil.example now", "www.evil.example"]
+)
+def test_a_name_with_control_characters_or_a_web_address_is_refused_and_no_mail_goes_out(visitor, program, name):
+    r = join(visitor, first_name=name)
+
+    assert r.status_code == 400 and 'id="first_name-error"' in r.content.decode()
+    assert not Member.objects.exists() and mails_to("grace@example.com") == []
+
+
+def test_names_from_many_languages_are_welcome(visitor, program):
+    join(visitor, first_name="Zoë-Anne O'Brien Müller 李")
+
+    assert Member.objects.get(email="grace@example.com").first_name == "Zoë-Anne O'Brien Müller 李"
