@@ -12,6 +12,13 @@ from members.models import Member
 from members.portal.session import SESSION_MEMBER
 from members.portal.signin import process_signin_requests
 
+# Every page a signed-in member can open (with the demo's COFFEE reward loaded).
+MEMBER_PAGES = [
+    "/portal/", "/portal/history", "/portal/rewards", "/portal/rewards/COFFEE", "/portal/rewards/COFFEE/redeem",
+    "/portal/vouchers", "/portal/subscription", "/portal/referral", "/portal/profile", "/portal/profile/export",
+    "/portal/profile/close",
+]  # fmt: skip
+
 LINK = re.compile(r"https?://\S+/portal/login/(?P<token>[\w-]+)")
 
 

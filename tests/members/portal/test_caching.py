@@ -5,22 +5,8 @@ import pytest
 
 from loyalty.program.loading import program_load
 from members.models import Member
-from tests.support.portal import signed_in, signin_token
+from tests.support.portal import MEMBER_PAGES, signed_in, signin_token
 from tests.support.rewards import reward_item
-
-PAGES = [
-    "/portal/",
-    "/portal/history",
-    "/portal/rewards",
-    "/portal/rewards/COFFEE",
-    "/portal/rewards/COFFEE/redeem",
-    "/portal/vouchers",
-    "/portal/subscription",
-    "/portal/referral",
-    "/portal/profile",
-    "/portal/profile/export",
-    "/portal/profile/close",
-]
 
 
 def stored_nowhere(response) -> bool:
@@ -28,7 +14,7 @@ def stored_nowhere(response) -> bool:
     return {"no-store", "private"} <= directives
 
 
-@pytest.mark.parametrize("url", PAGES)
+@pytest.mark.parametrize("url", MEMBER_PAGES)
 def test_a_members_page_is_stored_nowhere(ada: Member, url):
     program_load({"rewards": [reward_item("COFFEE", name="Free coffee", points_cost=300)]})
 

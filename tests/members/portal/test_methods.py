@@ -4,21 +4,9 @@
 import pytest
 
 from loyalty.program.loading import program_load
-from tests.support.portal import signed_in
+from tests.support.portal import MEMBER_PAGES, signed_in
 from tests.support.rewards import reward_item
 
-PAGES = [
-    "/portal/",
-    "/portal/history",
-    "/portal/rewards",
-    "/portal/rewards/COFFEE",
-    "/portal/rewards/COFFEE/redeem",
-    "/portal/vouchers",
-    "/portal/subscription",
-    "/portal/referral",
-    "/portal/profile",
-    "/portal/profile/export",
-]
 READ_ONLY = [
     "/portal/",
     "/portal/history",
@@ -37,7 +25,7 @@ def member_portal(ada):
     return signed_in(ada)
 
 
-@pytest.mark.parametrize("url", PAGES)
+@pytest.mark.parametrize("url", MEMBER_PAGES)
 def test_head_answers_as_get_does_without_a_body(member_portal, url):
     got = member_portal.get(url)
     head = member_portal.head(url)
