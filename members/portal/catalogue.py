@@ -1,7 +1,7 @@
 """The catalogue, redeeming, and the member's vouchers: the API's eligibility, its `reward_redeem`."""
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -76,16 +76,14 @@ def reward_redeem(request: HttpRequest, code: str) -> HttpResponse:
         })  # fmt: skip
     token = request.POST.get("token", "")
     if not TOKEN_PATTERN.match(token):
-        return HttpResponseBadRequest(_("This form has expired. Please try again."))
+        return _refused(request, code, _("This form has expired. Please try again."), status=400)
     reward = _reward_or_404(code)
     try:
         done = portal_redeem(member=request.member, reward=reward, token=token, now=timezone.now())
     except DomainError as refusal:
-        item, available = _one(request.member, code)
-        return render(request, "portal/reward.html", {
-            "member": request.member, "item": item, "available": available, "currency": program_get().currency,
-            "refusal": refusal_words(refusal.code, reward=reward, available=available),
-        }, status=409)  # fmt: skip
+        why = refusal.code
+        return _refused(request, code, lambda available: refusal_words(why, reward=reward, available=available),
+                        status=409)  # fmt: skip
     voucher = Voucher.objects.filter(redemption=done.redemption).values_list("code", flat=True).first()
     if voucher is None:  # a donation: the gift is recorded, nothing to show at a till
         messages.success(request, _("Thank you: your gift of %(reward)s is on its way.") % {"reward": reward.name})
@@ -93,6 +91,15 @@ def reward_redeem(request: HttpRequest, code: str) -> HttpResponse:
     if done.created:
         messages.success(request, _("Done: here is your voucher for %(reward)s.") % {"reward": reward.name})
     return redirect("portal:voucher", code=voucher)
+
+
+def _refused(request: HttpRequest, code: str, words, *, status: int) -> HttpResponse:
+    """The reward's page again, saying in words (`words`, or a function of the points available) why not."""
+    item, available = _one(request.member, code)
+    return render(request, "portal/reward.html", {
+        "member": request.member, "item": item, "available": available, "currency": program_get().currency,
+        "refusal": words(available) if callable(words) else words,
+    }, status=status)  # fmt: skip
 
 
 @member_required

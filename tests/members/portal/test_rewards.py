@@ -179,8 +179,11 @@ def test_a_form_without_its_token_is_refused(funded):
     before = world()
 
     response = signed_in(funded).post("/portal/rewards/COFFEE/redeem", {})
+    tampered = signed_in(funded).post("/portal/rewards/COFFEE/redeem", {"token": "bad"})
 
-    assert response.status_code == 400 and world() == before
+    assert response.status_code == tampered.status_code == 400 and world() == before
+    page = tampered.content.decode()  # the reward's page again, saying why, in the portal's look
+    assert "This form has expired" in page and 'data-testid="redeem-button"' in page and "<html" in page
 
 
 def test_unknown_and_retired_rewards_are_404(funded):
