@@ -11,7 +11,6 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from loyalty.membership.services import member_enroll_with_account
 from members.errors import DomainError, InvalidReferralCode, MemberExists
-from members.models import Member
 from members.portal.forms import JoinForm, LanguageForm, LoginForm
 from members.portal.session import language_remember, member_sign_in, member_sign_out, signed_in_member
 from members.portal.signin import (
@@ -20,6 +19,7 @@ from members.portal.signin import (
     signin_link_send,
     signin_link_use,
     signin_link_valid,
+    signin_request_record,
     signin_requested,
 )  # fmt: skip
 from members.services import member_update
@@ -86,10 +86,8 @@ def join(request: HttpRequest) -> HttpResponse:
                 marketing_consent=data["marketing_consent"], referral_code=data["ref"] or None, now=now,
             )  # fmt: skip
             signin_link_send(member=member, now=now, kind=KIND_WELCOME)
-    except MemberExists:
-        existing = Member.objects.filter(email__iexact=data["email"].strip(), status=Member.Status.ACTIVE).first()
-        if existing is not None:
-            signin_link_send(member=existing, now=now)
+    except MemberExists:  # the same answer, and a sign-in link if the member is active, as the login page sends
+        signin_request_record(email=data["email"], now=now)
     except InvalidReferralCode:
         form.add_error(None, _("This invitation link is not valid any more. You can join without it."))
         form.data = form.data.copy()

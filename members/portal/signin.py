@@ -52,8 +52,13 @@ def client_over_limit(client: str) -> bool:
 def signin_requested(*, email: str, client: str, now: dt.datetime) -> None:
     """Someone asked for a sign-in link for `email`: unless the client is over its limit, record the request and
     have it handled after commit. The same statements run whoever asks: no lookup of the address here."""
-    if client_over_limit(client):
-        return
+    if not client_over_limit(client):
+        signin_request_record(email=email, now=now)
+
+
+def signin_request_record(*, email: str, now: dt.datetime) -> None:
+    """Record a request for a sign-in link to `email`, handled after commit (`process_signin_requests`): a link
+    if an active member has the address, nothing otherwise."""
     try:
         email = email_normalise(email)
     except DomainError:  # an address no member can have: nothing to send, and nothing that took longer

@@ -88,3 +88,13 @@ def test_names_from_many_languages_are_welcome(visitor, program):
     join(visitor, first_name="Zoë-Anne O'Brien Müller 李")
 
     assert Member.objects.get(email="grace@example.com").first_name == "Zoë-Anne O'Brien Müller 李"
+
+
+def test_a_suspended_members_address_gets_the_same_answer_and_no_mail(visitor, ada):
+    from members.services import member_set_status  # noqa: PLC0415
+
+    member_set_status(member=ada, status="suspended")
+
+    r = join(visitor, email="ada@example.com")
+
+    assert SENT in r.content.decode() and mails_to("ada@example.com") == []
